@@ -1,0 +1,24 @@
+"""The public API, in DeepLabCut's words: one entry per workflow step.
+
+``import posering as pr; pr.create_new_project(...)`` and ``posering create_new_project ...`` both
+come from this table, so the command line always offers exactly the API's functions with the
+same parameter names. Entries are imported lazily: ``import posering`` stays fast and does not
+pull in torch or Ray until a step that needs them is called.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+# name -> "module:function". Order is the workflow's order (used by `posering --help`).
+ENTRIES: dict[str, str] = {
+    "demo": "posering.demo:demo",
+    "create_new_project": "posering.project.create:create_new_project",
+    "add_new_videos": "posering.project.create:add_new_videos",
+}
+
+
+def resolve(name: str) -> Callable:
+    module_name, function_name = ENTRIES[name].split(":")
+    return getattr(importlib.import_module(module_name), function_name)

@@ -1,0 +1,1 @@
+"""Choosing and saving frames: extraction for labeling, outlier frames for refinement."""

@@ -1,0 +1,157 @@
+"""Every file and folder name of a project, in DeepLabCut 3's words, computed here and only here.
+
+A project moves between posering and DeepLabCut because both agree on these names
+(see DLC_FORMATS.md, section 2). Functions return locations (local paths or s3 URLs) built with
+:func:`posering.storage.join`.
+"""
+
+from __future__ import annotations
+
+import math
+
+from posering import storage
+from posering.project.config import ProjectConfig
+
+MODELS_DIR = "dlc-models-pytorch"
+EVALUATION_DIR = "evaluation-results-pytorch"
+LABELED_DATA = "labeled-data"
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".wmv", ".m4v", ".h264")
+
+
+def trainset_percent(fraction: float) -> int:
+    """DeepLabCut's ``int(100 * fraction)`` (kept exactly, so folder names agree)."""
+    return int(100 * fraction)
+
+
+def frame_digits(nframes: int) -> int:
+    """Zero-padding of frame file names: ``ceil(log10(nframes))`` digits, at least one."""
+    return max(1, int(math.ceil(math.log10(max(nframes, 1)))))
+
+
+def frame_image_name(index: int, nframes: int) -> str:
+    """``img<index>.png`` zero-padded to the video's digit count (``img0042.png``)."""
+    return f"img{index:0{frame_digits(nframes)}d}.png"
+
+
+def frame_index_from_name(image_name: str) -> int | None:
+    """The frame index encoded in ``img0042.png``, or None for other names."""
+    base = storage.name(image_name)
+    if not base.startswith("img"):
+        return None
+    digits = base[3:].split(".", 1)[0]
+    return int(digits) if digits.isdigit() else None
+
+
+def net_display_name(net_type: str) -> str:
+    """``resnet_50`` -> ``Resnet50`` (how DeepLabCut 3 writes nets in scorer names)."""
+    return "".join(part.capitalize() if i == 0 else part for i, part in enumerate(net_type.split("_")))
+
+
+def scorer_name(net_type: str, task: str, date: str, shuffle: int, snapshot_uid: str | int) -> str:
+    """DeepLabCut 3's scorer: ``DLC_Resnet50_openfieldOct30shuffle1_snapshot_200``."""
+    return f"DLC_{net_display_name(net_type)}_{task}{date}shuffle{shuffle}_snapshot_{snapshot_uid}"
+
+
+class ProjectPaths:
+    """The locations of one project's files, derived from its config."""
+
+    def __init__(self, config: ProjectConfig):
+        self.config = config
+        self.root = config.project_path
+
+    # -- videos and labels ---------------------------------------------------------------------------
+    @property
+    def videos_dir(self) -> str:
+        return storage.join(self.root, "videos")
+
+    @property
+    def labeled_data_dir(self) -> str:
+        return storage.join(self.root, LABELED_DATA)
+
+    def labeled_folder(self, video_stem: str) -> str:
+        return storage.join(self.labeled_data_dir, video_stem)
+
+    def checked_labels_folder(self, video_stem: str) -> str:
+        return storage.join(self.labeled_data_dir, f"{video_stem}_labeled")
+
+    def collected_data(self, video_stem: str, suffix: str = ".h5") -> str:
+        return storage.join(self.labeled_folder(video_stem), f"CollectedData_{self.config.scorer}{suffix}")
+
+    def machine_labels(self, video_stem: str, iteration: int | None = None) -> str:
+        iteration = self.config.iteration if iteration is None else iteration
+        return storage.join(self.labeled_folder(video_stem), f"machinelabels-iter{iteration}.h5")
+
+    # -- training datasets -------------------------------------------------------------------------------
+    def iteration_name(self, iteration: int | None = None) -> str:
+        return f"iteration-{self.config.iteration if iteration is None else iteration}"
+
+    def dataset_dir(self, iteration: int | None = None) -> str:
+        return storage.join(self.root, "training-datasets", self.iteration_name(iteration),
+                            f"UnaugmentedDataSet_{self.config.task}{self.config.date}")
+
+    def dataset_collected_data(self, iteration: int | None = None, suffix: str = ".h5") -> str:
+        return storage.join(self.dataset_dir(iteration), f"CollectedData_{self.config.scorer}{suffix}")
+
+    def dataset_metadata(self, iteration: int | None = None) -> str:
+        return storage.join(self.dataset_dir(iteration), "metadata.yaml")
+
+    def split_file(self, fraction: float, shuffle: int, iteration: int | None = None) -> str:
+        """posering's readable split record: DeepLabCut's Documentation_data file, in YAML not pickle."""
+        name = f"Documentation_data-{self.config.task}_{trainset_percent(fraction)}shuffle{shuffle}.yaml"
+        return storage.join(self.dataset_dir(iteration), name)
+
+    # -- models and evaluation -----------------------------------------------------------------------------
+    def shuffle_name(self, fraction: float, shuffle: int) -> str:
+        return f"{self.config.task}{self.config.date}-trainset{trainset_percent(fraction)}shuffle{shuffle}"
+
+    def model_folder(self, fraction: float, shuffle: int, iteration: int | None = None) -> str:
+        return storage.join(self.root, MODELS_DIR, self.iteration_name(iteration),
+                            self.shuffle_name(fraction, shuffle))
+
+    def train_dir(self, fraction: float, shuffle: int, iteration: int | None = None) -> str:
+        return storage.join(self.model_folder(fraction, shuffle, iteration), "train")
+
+    def test_dir(self, fraction: float, shuffle: int, iteration: int | None = None) -> str:
+        return storage.join(self.model_folder(fraction, shuffle, iteration), "test")
+
+    def model_config_file(self, fraction: float, shuffle: int, iteration: int | None = None) -> str:
+        return storage.join(self.train_dir(fraction, shuffle, iteration), "pytorch_config.yaml")
+
+    def pose_cfg_file(self, fraction: float, shuffle: int, iteration: int | None = None) -> str:
+        return storage.join(self.test_dir(fraction, shuffle, iteration), "pose_cfg.yaml")
+
+    def evaluation_folder(self, fraction: float, shuffle: int, iteration: int | None = None) -> str:
+        return storage.join(self.root, EVALUATION_DIR, self.iteration_name(iteration),
+                            self.shuffle_name(fraction, shuffle))
+
+    def combined_evaluation(self, iteration: int | None = None) -> str:
+        return storage.join(self.root, EVALUATION_DIR, self.iteration_name(iteration),
+                            "CombinedEvaluation-results.csv")
+
+
+# -- analysis outputs (beside the video, or in destfolder) --------------------------------------------
+def analysis_base(video: str, scorer: str, destfolder: str | None = None) -> str:
+    """``<folder>/<video stem><scorer>``: every analysis output adds its suffix to this."""
+    folder = destfolder if destfolder else storage.parent(video)
+    return storage.join(folder, f"{storage.stem(video)}{scorer}")
+
+
+def analysis_file(video: str, scorer: str, destfolder: str | None = None, filtered: bool = False,
+                  suffix: str = ".h5") -> str:
+    return analysis_base(video, scorer, destfolder) + ("_filtered" if filtered else "") + suffix
+
+
+def skeleton_file(video: str, scorer: str, destfolder: str | None = None, suffix: str = ".h5") -> str:
+    return analysis_base(video, scorer, destfolder) + "_skeleton" + suffix
+
+
+def labeled_video_file(video: str, scorer: str, pcutoff: float, filtered: bool = False,
+                       destfolder: str | None = None) -> str:
+    """DeepLabCut 3's name: ``<stem><scorer>[_filtered]_p<int(100*pcutoff)>_labeled.mp4``."""
+    base = analysis_base(video, scorer, destfolder) + ("_filtered" if filtered else "")
+    return f"{base}_p{int(100 * pcutoff)}_labeled.mp4"
+
+
+def plot_poses_folder(video: str, destfolder: str | None = None) -> str:
+    folder = destfolder if destfolder else storage.parent(video)
+    return storage.join(folder, "plot-poses", storage.stem(video))

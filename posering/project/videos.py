@@ -1,0 +1,52 @@
+"""Finding a project's videos, wherever the config says they were.
+
+``video_sets`` keys are absolute paths written on the machine that created the project. When a
+project is moved or shared those paths go stale; the video is then looked up by name in the
+project's own ``videos/`` folder, so a copied project keeps working.
+"""
+
+from __future__ import annotations
+
+from posering import storage
+from posering.errors import VideoError
+from posering.project.config import ProjectConfig, is_placeholder
+from posering.project.paths import VIDEO_SUFFIXES, ProjectPaths
+
+
+def resolve_video(config: ProjectConfig, video_key: str) -> str | None:
+    """Where the video listed as ``video_key`` actually is, or None if it cannot be found."""
+    if is_placeholder(video_key):
+        return None
+    candidates = [video_key, storage.join(ProjectPaths(config).videos_dir, storage.name(video_key))]
+    for candidate in candidates:
+        try:
+            if storage.isfile(candidate):
+                return storage.normalize(candidate)
+        except Exception:  # a stale key may name a bucket or drive that no longer exists
+            continue
+    return None
+
+
+def video_stems(config: ProjectConfig) -> list[str]:
+    """The labeled-data folder names of the videos in ``video_sets`` (placeholders skipped)."""
+    return [storage.stem(key) for key in config.video_sets if not is_placeholder(key)]
+
+
+def collect_videos(videos: list[str] | str, videotype: str = "") -> list[str]:
+    """Expand files and folders (filtered by ``videotype``) into a sorted list of video files."""
+    if isinstance(videos, str):
+        videos = [videos]
+    suffixes = (videotype if videotype.startswith(".") else f".{videotype}",) if videotype else VIDEO_SUFFIXES
+    found: list[str] = []
+    for entry in videos:
+        entry = storage.normalize(entry)
+        if storage.isdir(entry):
+            names = [n for n in storage.listdir(entry) if n.lower().endswith(suffixes)]
+            # Skip posering's and DeepLabCut's own labeled videos living beside the originals.
+            names = [n for n in names if not n.endswith("_labeled.mp4")]
+            found.extend(storage.join(entry, n) for n in names)
+        elif storage.exists(entry):
+            found.append(entry)
+        else:
+            raise VideoError(f"{entry}: no such video file or folder")
+    return sorted(dict.fromkeys(found))

@@ -1,0 +1,360 @@
+"""Where bytes live: local folders and ``s3://`` buckets, through fsspec.
+
+This is the only module that knows about storage backends. Everything else passes *locations*
+around: plain strings that are either local paths or URLs (``s3://bucket/prefix/file``). The
+rest of posering joins them with :func:`join`, reads with :func:`open_read` / :func:`read_bytes`,
+and writes with :func:`atomic_write` / :func:`write_bytes`.
+
+Writes are atomic: locally the data goes to a hidden file beside the target and is then renamed
+over it; on S3 an object appears whole with a single PUT. A crash leaves either the old file or
+the new one, never half of one.
+
+Libraries that need a real file on disk (HDF5 through PyTables, OpenCV's video decoder) use
+:func:`local_copy` (read) and :func:`local_target` (write), which are no-ops for local paths and
+stream through a local cache file for remote ones (never a whole object in memory).
+
+S3 settings come from the usual places: ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` /
+``AWS_ENDPOINT_URL`` (botocore), or fsspec's ``FSSPEC_S3_*`` variables, or :func:`configure`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import posixpath
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import IO, Iterator
+
+import fsspec
+
+from posering.errors import StorageError
+
+_REMOTE_OPTIONS: dict[str, dict] = {}
+
+
+def configure(protocol: str = "s3", **options) -> None:
+    """Set fsspec options for a protocol (e.g. ``configure('s3', endpoint_url=...)``)."""
+    _REMOTE_OPTIONS.setdefault(protocol, {}).update(options)
+
+
+def protocol_of(location: str) -> str:
+    """'file' for local paths, else the URL scheme ('s3', 'memory', ...)."""
+    location = str(location)
+    if "://" in location:
+        return location.split("://", 1)[0]
+    return "file"
+
+
+def is_remote(location: str) -> bool:
+    return protocol_of(location) != "file"
+
+
+def normalize(location: str | os.PathLike) -> str:
+    """A location as posering stores it: an absolute local path, or the URL unchanged."""
+    location = os.fspath(location)
+    if is_remote(location):
+        return location.rstrip("/")
+    if location.startswith("file://"):
+        location = location[len("file://"):]
+    return str(Path(location).expanduser().absolute())
+
+
+def join(base: str, *parts: str) -> str:
+    """Join path parts onto a local path or URL."""
+    base = os.fspath(base)
+    if is_remote(base):
+        scheme, rest = base.split("://", 1)
+        return f"{scheme}://" + posixpath.join(rest, *parts)
+    return os.path.join(base, *parts)
+
+
+def parent(location: str) -> str:
+    if is_remote(location):
+        scheme, rest = location.rstrip("/").split("://", 1)
+        return f"{scheme}://" + posixpath.dirname(rest)
+    return os.path.dirname(os.path.abspath(location))
+
+
+def name(location: str) -> str:
+    """The last component of a path or URL (``video.mp4``)."""
+    return posixpath.basename(str(location).rstrip("/").replace("\\", "/"))
+
+
+def stem(location: str) -> str:
+    """The file name without its last suffix (``video`` for ``.../video.mp4``)."""
+    base = name(location)
+    return base.rsplit(".", 1)[0] if "." in base else base
+
+
+def filesystem(location: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The fsspec filesystem and the backend-specific path for a location."""
+    protocol = protocol_of(location)
+    options = dict(_REMOTE_OPTIONS.get(protocol, {}))
+    if protocol == "s3":
+        # posering writes and then lists; stale listings would hide fresh files.
+        options.setdefault("use_listings_cache", False)
+    try:
+        fs, path = fsspec.core.url_to_fs(str(location), **options)
+    except (ImportError, ValueError) as exc:
+        raise StorageError(f"{location}: cannot open this kind of location ({exc})") from exc
+    return fs, path
+
+
+@contextlib.contextmanager
+def _explained(location: str, action: str) -> Iterator[None]:
+    """Turn backend exceptions into one-line StorageErrors that name the location."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except FileNotFoundError as exc:
+        raise StorageError(f"{location}: not found (while trying to {action})") from exc
+    except PermissionError as exc:
+        raise StorageError(
+            f"{location}: permission denied (while trying to {action}); check the credentials "
+            "(AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) or the folder's permissions"
+        ) from exc
+    except OSError as exc:
+        raise StorageError(f"{location}: cannot {action}: {exc}") from exc
+    except Exception as exc:  # botocore/aiohttp errors do not share a base class with OSError
+        kind = type(exc).__name__
+        hint = ""
+        if is_remote(location):
+            hint = (
+                "; check that the bucket exists and is reachable (AWS_ENDPOINT_URL, network) "
+                "and that the credentials are right"
+            )
+        raise StorageError(f"{location}: cannot {action} ({kind}: {exc}){hint}") from exc
+
+
+def exists(location: str) -> bool:
+    fs, path = filesystem(location)
+    with _explained(location, "check whether it exists"):
+        return fs.exists(path)
+
+
+def isdir(location: str) -> bool:
+    fs, path = filesystem(location)
+    with _explained(location, "check whether it is a folder"):
+        return fs.isdir(path)
+
+
+def isfile(location: str) -> bool:
+    fs, path = filesystem(location)
+    with _explained(location, "check whether it is a file"):
+        return fs.isfile(path)
+
+
+def size(location: str) -> int:
+    fs, path = filesystem(location)
+    with _explained(location, "read its size"):
+        return int(fs.size(path))
+
+
+def listdir(location: str) -> list[str]:
+    """Names (not full paths) of the entries of a folder, sorted; [] if it does not exist."""
+    fs, path = filesystem(location)
+    with _explained(location, "list it"):
+        if not fs.exists(path):
+            return []
+        entries = fs.ls(path, detail=False)
+    names = sorted({posixpath.basename(str(e).rstrip("/")) for e in entries})
+    return [n for n in names if n]
+
+
+def glob(pattern: str) -> list[str]:
+    """Full locations matching a glob pattern, sorted."""
+    fs, path = filesystem(pattern)
+    with _explained(pattern, "search it"):
+        matches = fs.glob(path)
+    if is_remote(pattern):
+        scheme = protocol_of(pattern)
+        return sorted(f"{scheme}://{m}" for m in matches)
+    return sorted(matches)
+
+
+def makedirs(location: str) -> None:
+    """Create a folder and its parents (no-op on object stores, where folders are implied)."""
+    if is_remote(location):
+        return
+    with _explained(location, "create the folder"):
+        os.makedirs(location, exist_ok=True)
+
+
+def remove(location: str, recursive: bool = False) -> None:
+    fs, path = filesystem(location)
+    with _explained(location, "remove it"):
+        if fs.exists(path):
+            fs.rm(path, recursive=recursive)
+
+
+def open_read(location: str, mode: str = "rb") -> IO:
+    """Open for reading (streaming for remote files)."""
+    if "r" not in mode:
+        raise ValueError("open_read is for reading; use atomic_write to write")
+    fs, path = filesystem(location)
+    with _explained(location, "open it"):
+        return fs.open(path, mode)
+
+
+def read_bytes(location: str) -> bytes:
+    fs, path = filesystem(location)
+    with _explained(location, "read it"):
+        return fs.cat_file(path)
+
+
+def read_text(location: str, encoding: str = "utf-8") -> str:
+    return read_bytes(location).decode(encoding)
+
+
+@contextlib.contextmanager
+def atomic_write(location: str, mode: str = "wb") -> Iterator[IO]:
+    """Write a file so that readers see the old content or the new, never half.
+
+    Local: a hidden temporary file in the same folder, fsynced, then renamed over the target.
+    Remote: the content is collected and sent in one PUT when the block ends without error.
+    """
+    if mode not in ("wb", "w"):
+        raise ValueError("atomic_write supports modes 'w' and 'wb'")
+    if is_remote(location):
+        buffer = io.BytesIO()
+        handle: IO = io.TextIOWrapper(buffer, encoding="utf-8", newline="") if mode == "w" else buffer
+        yield handle
+        if mode == "w":
+            handle.flush()
+        write_bytes(location, buffer.getvalue())
+        return
+    folder = os.path.dirname(os.path.abspath(location))
+    makedirs(folder)
+    tmp = os.path.join(folder, f".{os.path.basename(location)}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with _explained(location, "write it"):
+            with open(tmp, mode, **({"encoding": "utf-8", "newline": ""} if mode == "w" else {})) as handle:
+                yield handle
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, location)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_bytes(location: str, data: bytes) -> None:
+    if not is_remote(location):
+        with atomic_write(location, "wb") as handle:
+            handle.write(data)
+        return
+    fs, path = filesystem(location)
+    with _explained(location, "write it"):
+        fs.pipe_file(path, data)
+
+
+def write_text(location: str, text: str) -> None:
+    write_bytes(location, text.encode("utf-8"))
+
+
+def copy(source: str, target: str) -> None:
+    """Copy one file between any two locations (streamed, atomic at the target)."""
+    if not is_remote(source) and not is_remote(target):
+        with atomic_write(target, "wb") as out, _explained(source, "read it"), open(source, "rb") as src:
+            shutil.copyfileobj(src, out, length=1 << 20)
+        return
+    if not is_remote(source):
+        fs, path = filesystem(target)
+        with _explained(target, "upload to it"):
+            fs.put_file(source, path)
+        return
+    with local_copy(source) as local:
+        copy(local, target)
+
+
+def cache_dir() -> str:
+    """Where remote files are cached locally (``POSERING_CACHE`` or ~/.cache/posering)."""
+    root = os.environ.get("POSERING_CACHE") or os.path.join(Path.home(), ".cache", "posering")
+    os.makedirs(root, exist_ok=True)
+    return root
+
+
+@contextlib.contextmanager
+def local_copy(location: str) -> Iterator[str]:
+    """A local file path with the content of ``location`` (the path itself when local).
+
+    Remote files are streamed to a cache file keyed by URL and size/ETag, so a video read by
+    several workers on one machine is downloaded once.
+    """
+    if not is_remote(location):
+        if not os.path.exists(location):
+            raise StorageError(f"{location}: not found")
+        yield location
+        return
+    fs, path = filesystem(location)
+    with _explained(location, "read it"):
+        info = fs.info(path)
+    tag = f"{location}|{info.get('size')}|{info.get('ETag') or info.get('mtime') or ''}"
+    digest = hashlib.sha1(tag.encode()).hexdigest()[:16]
+    cached = os.path.join(cache_dir(), f"{digest}-{name(location)}")
+    if not os.path.exists(cached):
+        tmp = f"{cached}.{uuid.uuid4().hex[:8]}.part"
+        try:
+            with _explained(location, "download it"):
+                fs.get_file(path, tmp)
+            os.replace(tmp, cached)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    yield cached
+
+
+@contextlib.contextmanager
+def local_target(location: str, suffix: str = "") -> Iterator[str]:
+    """A local temporary path to write; on success it atomically becomes ``location``.
+
+    For writers that need a real file (HDF5, OpenCV's VideoWriter). If the block raises, the
+    target is left untouched.
+    """
+    if is_remote(location):
+        folder = tempfile.mkdtemp(prefix="posering-")
+    else:
+        folder = os.path.dirname(os.path.abspath(location))
+        makedirs(folder)
+    tmp = os.path.join(folder, f".{name(location)}.{uuid.uuid4().hex[:8]}.tmp{suffix}")
+    try:
+        yield tmp
+        if not os.path.exists(tmp):
+            raise StorageError(f"{location}: the writer produced no file")
+        if is_remote(location):
+            fs, path = filesystem(location)
+            with _explained(location, "upload it"):
+                fs.put_file(tmp, path)
+        else:
+            with _explained(location, "move it into place"):
+                os.replace(tmp, location)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        if is_remote(location):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def symlink_or_copy(source: str, target: str, copy_file: bool = False) -> str:
+    """Link (default) or copy a video into a project; returns 'linked' or 'copied'.
+
+    Remote targets always copy (object stores have no links); where links are not allowed the
+    file is copied.
+    """
+    if copy_file or is_remote(source) or is_remote(target):
+        copy(source, target)
+        return "copied"
+    if os.path.lexists(target):
+        os.unlink(target)
+    try:
+        os.symlink(os.path.abspath(source), target)
+        return "linked"
+    except OSError:
+        copy(source, target)
+        return "copied"

@@ -1,0 +1,210 @@
+"""Exact-frame video reading with OpenCV.
+
+Frame *i* is always the *i*-th decoded frame of the file. Container metadata is not trusted for
+the frame count: DeepLabCut users lose alignment on videos whose header lies (DLC_FORMATS 6.9),
+so the count is checked by reading the last frame the header promises and the one after it, and
+counted by decoding when the two disagree with the header.
+
+Ranges ``[start, stop)`` are read with one seek and then sequential decoding, so shards of a long
+video never decode it from the beginning. Remote videos (``s3://``) are streamed once into a
+local cache file (see :func:`posering.storage.local_copy`), never held in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import asdict, dataclass
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from posering import storage
+from posering.errors import VideoError
+
+# Above this stride, seeking per frame beats decoding and dropping the frames in between.
+_GRAB_STRIDE_LIMIT = 24
+_verified_counts: dict[tuple, int] = {}
+_counts_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    location: str
+    width: int
+    height: int
+    fps: float
+    frame_count: int
+    metadata_frame_count: int
+    codec: str
+
+    @property
+    def duration_s(self) -> float:
+        return self.frame_count / self.fps if self.fps else 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class VideoReader:
+    """Read frames of one video by index or by range. Frames are RGB uint8 (H, W, 3)."""
+
+    def __init__(self, location: str, color: str = "rgb"):
+        self.location = storage.normalize(location)
+        if color not in ("rgb", "bgr"):
+            raise ValueError("color must be 'rgb' or 'bgr'")
+        self._to_rgb = color == "rgb"
+        self._cache = contextlib.ExitStack()
+        self._local = self._cache.enter_context(storage.local_copy(self.location))
+        self._cap = self._open_capture()
+        self._position = 0  # index of the frame the next read() returns; -1 = unknown (past the end)
+        self.width = int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        self.height = int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        self.fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.metadata_frame_count = max(0, int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)))
+        fourcc = int(self._cap.get(cv2.CAP_PROP_FOURCC))
+        self.codec = "".join(chr((fourcc >> (8 * i)) & 0xFF) for i in range(4)).strip("\x00 ")
+        if self.width <= 0 or self.height <= 0:
+            self.close()
+            raise VideoError(f"{self.location}: not a readable video (no frame size); is the file complete?")
+        self._frame_count: int | None = None
+
+    def _open_capture(self) -> cv2.VideoCapture:
+        cap = cv2.VideoCapture(self._local)
+        if not cap.isOpened():
+            self._cache.close()
+            raise VideoError(
+                f"{self.location}: cannot be opened as a video (corrupt, empty or an unsupported "
+                "codec); re-encode it, e.g. `ffmpeg -i in.avi -c:v libx264 out.mp4`")
+        return cap
+
+    # -- context manager ------------------------------------------------------------------------
+    def __enter__(self) -> "VideoReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if getattr(self, "_cap", None) is not None:
+            self._cap.release()
+            self._cap = None
+        self._cache.close()
+
+    # -- metadata ----------------------------------------------------------------------------------
+    @property
+    def frame_count(self) -> int:
+        """The number of frames that really decode (verified, not the header's claim)."""
+        if self._frame_count is None:
+            key = (self._local, storage.size(self._local))
+            with _counts_lock:
+                cached = _verified_counts.get(key)
+            if cached is None:
+                cached = self._verified_count()
+                with _counts_lock:
+                    _verified_counts[key] = cached
+            self._frame_count = cached
+        return self._frame_count
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) in pixels."""
+        return self.width, self.height
+
+    @property
+    def info(self) -> VideoInfo:
+        return VideoInfo(self.location, self.width, self.height, self.fps, self.frame_count,
+                         self.metadata_frame_count, self.codec)
+
+    def __len__(self) -> int:
+        return self.frame_count
+
+    def _verified_count(self) -> int:
+        claimed = self.metadata_frame_count
+        if claimed > 0 and self._readable(claimed - 1) and not self._readable(claimed):
+            return claimed
+        return self._count_by_decoding()
+
+    def _readable(self, index: int) -> bool:
+        self._seek(index)
+        ok = self._cap.grab()
+        self._position = index + 1 if ok else -1
+        return ok
+
+    def _count_by_decoding(self) -> int:
+        cap = cv2.VideoCapture(self._local)
+        count = 0
+        try:
+            while cap.grab():
+                count += 1
+        finally:
+            cap.release()
+        if count == 0:
+            raise VideoError(f"{self.location}: no frame could be decoded; the file is corrupt or empty")
+        return count
+
+    # -- reading -------------------------------------------------------------------------------------
+    def _seek(self, index: int) -> None:
+        if index != self._position:
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+            self._position = index
+
+    def _decode_next(self) -> np.ndarray | None:
+        ok, frame = self._cap.read()
+        if not ok or frame is None:
+            self._position = -1
+            return None
+        self._position += 1
+        if self._to_rgb:
+            frame = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        return frame
+
+    def read(self, index: int) -> np.ndarray:
+        """Frame ``index`` (0-based)."""
+        if index < 0 or index >= self.frame_count:
+            raise VideoError(f"{self.location}: frame {index} does not exist (the video has "
+                             f"{self.frame_count} frames)")
+        self._seek(index)
+        frame = self._decode_next()
+        if frame is None:
+            raise VideoError(f"{self.location}: frame {index} could not be decoded (corrupt data?)")
+        return frame
+
+    def frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(index, frame)`` for ``range(start, stop, step)``, decoding sequentially."""
+        stop = self.frame_count if stop is None else min(stop, self.frame_count)
+        if step < 1:
+            raise ValueError("step must be >= 1")
+        if step > _GRAB_STRIDE_LIMIT:
+            for index in range(start, stop, step):
+                yield index, self.read(index)
+            return
+        self._seek(start)
+        index = start
+        while index < stop:
+            frame = self._decode_next()
+            if frame is None:
+                raise VideoError(f"{self.location}: decoding stopped at frame {index} of {self.frame_count}")
+            yield index, frame
+            for _ in range(min(step - 1, stop - index - 1)):
+                if not self._cap.grab():
+                    return
+                self._position += 1
+            index += step
+
+    def read_many(self, indices) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(index, frame)`` for sorted unique indices, reading forward where they are close."""
+        for index in sorted(set(int(i) for i in indices)):
+            gap = index - self._position
+            if self._position >= 0 and 0 < gap <= _GRAB_STRIDE_LIMIT:
+                for _ in range(gap):
+                    self._cap.grab()
+                self._position = index
+            yield index, self.read(index)
+
+
+def probe(location: str) -> VideoInfo:
+    """Size, fps and verified frame count of a video (opens and closes it)."""
+    with VideoReader(location) as reader:
+        return reader.info
