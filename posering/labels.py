@@ -212,7 +212,7 @@ def merge_keeping_existing(existing: pd.DataFrame, new: pd.DataFrame) -> pd.Data
     deletions (see :func:`save_labels`) ever remove a label.
     """
     new = with_index_form(new, existing.index)
-    new.columns = new.columns.set_levels([[scorer_of(existing)]], level=0)
+    new.columns = new.columns.set_levels([scorer_of(existing)], level=0)
     merged = new.combine_first(existing)
     columns = list(dict.fromkeys(list(existing.columns) + list(new.columns)))
     return merged.reindex(columns=pd.MultiIndex.from_tuples(columns, names=COLUMN_LEVELS)).sort_index()

@@ -232,12 +232,15 @@ def atomic_write(location: str, mode: str = "wb") -> Iterator[IO]:
     folder = os.path.dirname(os.path.abspath(location))
     makedirs(folder)
     tmp = os.path.join(folder, f".{os.path.basename(location)}.{uuid.uuid4().hex[:8]}.tmp")
+    options = {"encoding": "utf-8", "newline": ""} if mode == "w" else {}
     try:
         with _explained(location, "write it"):
-            with open(tmp, mode, **({"encoding": "utf-8", "newline": ""} if mode == "w" else {})) as handle:
-                yield handle
-                handle.flush()
-                os.fsync(handle.fileno())
+            handle = open(tmp, mode, **options)
+        with handle:  # errors raised by the caller's block pass through unchanged
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        with _explained(location, "move it into place"):
             os.replace(tmp, location)
     finally:
         if os.path.exists(tmp):

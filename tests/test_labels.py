@@ -1,0 +1,96 @@
+"""Labels files: DeepLabCut's examples round-trip exactly; saving never loses labels."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from posering import labels, storage
+from posering.errors import LabelsError
+
+from tests.conftest import SHARED_DATA, needs_shared_data
+
+EXAMPLES = [
+    "openfield-Pranav-2018-10-30/labeled-data/m4s1/CollectedData_Pranav",
+    "Reaching-Mackenzie-2018-08-30/labeled-data/reachingvideo1/CollectedData_Mackenzie",
+]
+
+
+@needs_shared_data
+@pytest.mark.parametrize("base", EXAMPLES)
+def test_examples_roundtrip_identically(base, tmp_path):
+    original = pd.read_hdf(SHARED_DATA / f"{base}.h5", "df_with_missing")
+    table = labels.read_labels(str(SHARED_DATA / f"{base}.h5"))
+    from_csv = labels.read_labels(str(SHARED_DATA / f"{base}.csv"))
+    pd.testing.assert_frame_equal(table, original)
+    pd.testing.assert_frame_equal(from_csv, original)  # same frames, same numbers as DeepLabCut's CSV
+    out = tmp_path / "CollectedData_x.h5"
+    labels.write_labels(table, str(out))
+    pd.testing.assert_frame_equal(pd.read_hdf(out, "df_with_missing"), original)
+    pd.testing.assert_frame_equal(labels.read_labels(str(out.with_suffix(".csv"))), original)
+
+
+@needs_shared_data
+def test_reaching_nans_are_kept():
+    table = labels.read_labels(str(SHARED_DATA / f"{EXAMPLES[1]}.h5"))
+    assert int(table.isna().sum().sum()) == 84
+
+
+def test_both_row_forms_read(tmp_path):
+    paths = ["labeled-data/v/img01.png", "labeled-data/v/img02.png"]
+    modern = labels.from_arrays("me", ["a", "b"], paths, np.arange(8.0).reshape(2, 2, 2))
+    labels.write_labels(modern, str(tmp_path / "m.h5"))
+    legacy = labels.with_index_form(modern, pd.Index(paths))
+    labels.write_labels(legacy, str(tmp_path / "l.h5"))
+    for name in ("m.h5", "m.csv", "l.h5", "l.csv"):
+        table = labels.read_labels(str(tmp_path / name))
+        assert labels.image_relpaths(table) == paths
+        np.testing.assert_array_equal(labels.points(table), modern.to_numpy().reshape(2, 2, 2))
+
+
+def test_save_labels_never_loses_existing_points(tmp_path):
+    target = str(tmp_path / "CollectedData_me.h5")
+    paths = ["labeled-data/v/img1.png", "labeled-data/v/img2.png"]
+    first = labels.from_arrays("me", ["a", "b"], paths, [[[1, 1], [2, 2]], [[3, 3], [4, 4]]])
+    labels.save_labels(first, target)
+    # A second session saves only img2, with b unlabeled (NaN) and a moved: img1 and b stay.
+    second = labels.from_arrays("me", ["a", "b"], paths[1:], [[[30, 30], [np.nan, np.nan]]])
+    saved = labels.save_labels(second, target)
+    pts = labels.points(labels.read_labels(target))
+    np.testing.assert_array_equal(pts, [[[1, 1], [2, 2]], [[30, 30], [4, 4]]])
+    assert saved.shape == (2, 4)
+    # Only an explicit deletion removes a point.
+    labels.save_labels(second, target, deleted=[("labeled-data/v/img1.png", "a")])
+    pts = labels.points(labels.read_labels(target))
+    assert np.isnan(pts[0, 0]).all() and (pts[0, 1] == 2).all()
+
+
+def test_labels_on_s3(s3):
+    target = storage.join(s3, "labeled-data", "v", "CollectedData_me.h5")
+    table = labels.from_arrays("me", ["a"], ["labeled-data/v/img1.png"], [[[5.5, 6.5]]])
+    labels.write_labels(table, target)
+    pd.testing.assert_frame_equal(labels.read_labels(target), table)
+    assert storage.exists(target[:-3] + ".csv")
+
+
+def test_malformed_files_get_clear_errors(tmp_path):
+    bad_csv = tmp_path / "CollectedData_me.csv"
+    bad_csv.write_text("a,b\n1,2\n")
+    with pytest.raises(LabelsError, match="three header rows"):
+        labels.read_labels(str(bad_csv))
+    not_h5 = tmp_path / "CollectedData_me.h5"
+    not_h5.write_bytes(b"garbage" * 10)
+    with pytest.raises(LabelsError, match="CollectedData_me.h5: not a readable labels HDF5"):
+        labels.read_labels(str(not_h5))
+    flat = pd.DataFrame({"x": [1.0]})
+    flat.to_hdf(tmp_path / "flat.h5", key="df_with_missing")
+    with pytest.raises(LabelsError, match="MultiIndex"):
+        labels.read_labels(str(tmp_path / "flat.h5"))
+
+
+def test_conform_bodyparts_adds_new_and_refuses_unknown():
+    table = labels.from_arrays("me", ["a", "b"], ["labeled-data/v/i.png"], [[[1, 1], [2, 2]]])
+    wider = labels.conform_bodyparts(table, ["b", "a", "c"], "here")
+    assert labels.bodyparts_of(wider) == ["b", "a", "c"]
+    assert np.isnan(labels.points(wider)[0, 2]).all()
+    with pytest.raises(LabelsError, match="'b' is labeled here but not in config.yaml"):
+        labels.conform_bodyparts(table, ["a"], "here")
