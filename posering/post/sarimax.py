@@ -39,6 +39,7 @@ def fit_series(
     """
     # Imported here: statsmodels costs about a second to import and most callers never fit.
     from statsmodels.tsa.statespace.sarimax import SARIMAX
+    from threadpoolctl import threadpool_limits
 
     series = np.array(values, dtype=np.float64)
     # NaN likelihood counts as missing too (`>=` is False for NaN), as does a non-finite value.
@@ -64,7 +65,9 @@ def fit_series(
 
     # statsmodels warns on nearly every pose series (non-stationary start values, convergence);
     # thousands of fits would bury the user's terminal, and the fit is used regardless.
-    with warnings.catch_warnings():
+    # One BLAS thread: the state-space matrices are 4x4, and a multi-threaded BLAS spends more
+    # on waking threads than on the work (measured: ~5x the CPU time of one thread, 2 cores).
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore")
         mod = model(relaxed=False)
         try:
