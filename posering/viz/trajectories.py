@@ -16,15 +16,14 @@ needs both frames above the cutoff); the likelihood plot shows everything. Colou
 `colormap` over the plotted bodyparts, as DeepLabCut does; every plot has a legend by bodypart.
 
 Drawing uses matplotlib's object API on Agg canvases: no pyplot, so no global figure state, no
-display needed, nothing left open. Files are written beside their final name and moved into
-place, so an interrupted run leaves whole images or none.
+display needed, nothing left open. Files go through `posering.storage` (a local folder or an
+``s3://`` prefix), written atomically: an interrupted run leaves whole images or none.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,6 +32,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from posering import storage
 from posering.errors import PoseringError
 from posering.post.poses import get_scorer, resolve_bodyparts, to_arrays, validate_poses
 
@@ -70,12 +70,12 @@ def _span(values: np.ndarray) -> tuple[float, float] | None:
     return (float(finite.min()), float(finite.max())) if finite.size else None
 
 
-def _save(fig: Figure, path: Path, resolution: int) -> None:
-    """Write `fig` to `path` atomically (temporary file beside it, then rename)."""
+def _save(fig: Figure, location: str, resolution: int) -> None:
+    """Render `fig` into `location` (local path or URL), atomically."""
     FigureCanvasAgg(fig)  # attach an Agg canvas: rendering needs no GUI backend
-    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
-    fig.savefig(tmp, dpi=resolution, bbox_inches="tight", format=path.suffix.lstrip("."))
-    os.replace(tmp, path)
+    fmt = location.rsplit(".", 1)[-1]
+    with storage.atomic_write(location, "wb") as handle:
+        fig.savefig(handle, dpi=resolution, bbox_inches="tight", format=fmt)
 
 
 def plot_trajectories_table(
@@ -92,8 +92,8 @@ def plot_trajectories_table(
     suffix: str = "",
     title: str | None = None,
     frame_size: tuple[int, int] | None = None,
-) -> dict[str, Path]:
-    """Draw the four plots of `df` into `out_dir`; return ``{plot name: file path}``.
+) -> dict[str, str]:
+    """Draw the four plots of `df` into `out_dir` (folder or URL); return ``{plot name: location}``.
 
     `bodyparts` is ``'all'`` or a list; `dotsize` is the marker size (points) of the trajectory
     plot; `alpha` the opacity of marks and lines; `imagetype` the file extension (``.png``,
@@ -109,8 +109,8 @@ def plot_trajectories_table(
     colors = bodypart_colors(len(names), colormap)
     heading = title if title is not None else get_scorer(df)
     ext = imagetype if imagetype.startswith(".") else f".{imagetype}"
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = storage.normalize(out_dir)
+    storage.makedirs(out)
 
     # Below the cutoff a point is not believed: hide it (NaN breaks lines and drops dots).
     keep = p >= pcutoff
@@ -136,9 +136,9 @@ def plot_trajectories_table(
     written = {}
     for name, fig in figures.items():
         fig.suptitle(f"{heading}\n{fig.get_label()}", fontsize="medium")
-        path = out / f"{name}{suffix}{ext}"
-        _save(fig, path, resolution)
-        written[name] = path
+        location = storage.join(out, f"{name}{suffix}{ext}")
+        _save(fig, location, resolution)
+        written[name] = location
     return written
 
 
