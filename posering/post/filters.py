@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.interpolate import CubicSpline
-from scipy.signal import medfilt
 
 from posering.errors import PoseringError
 from posering.post.fanout import check_parallel, map_series
@@ -79,6 +77,8 @@ def median_filter(df: pd.DataFrame, windowlength: int = 5) -> pd.DataFrame:
         raise PoseringError(
             f"median filter: windowlength={windowlength!r} must be a positive odd integer (e.g. 5)"
         )
+    from scipy.signal import medfilt  # imported on use: scipy.signal costs ~1 s to import
+
     df = validate_poses(df)
     out = df.copy()
     for col in df.columns[_xy_columns(df)]:
@@ -142,6 +142,8 @@ def spline_fill_series(values: np.ndarray, max_gap: int = 0) -> np.ndarray:
     if max_gap > 0:
         fill &= _run_lengths(~valid) <= max_gap
     if fill.any():
+        from scipy.interpolate import CubicSpline
+
         spline = CubicSpline(frames, out[valid])
         out[fill] = spline(np.flatnonzero(fill))
     return out

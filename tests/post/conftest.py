@@ -1,4 +1,7 @@
-"""Fixtures for the post-processing tests: real DeepLabCut data, synthetic tables, one Ray."""
+"""Fixtures for the post-processing tests: real DeepLabCut data and synthetic pose tables.
+
+Ray comes from the session-wide ``ray_session`` of tests/conftest.py.
+"""
 
 from __future__ import annotations
 
@@ -52,16 +55,3 @@ def smooth_table(n_frames: int = 300, n_bodyparts: int = 2, noise: float = 0.5, 
     p = np.full(x.shape, 0.95)
     df = from_arrays(x, y, p, "DLC_test_scorer", BODYPARTS[:n_bodyparts]).astype(np.float32)
     return df, true_x, true_y
-
-
-@pytest.fixture(scope="session")
-def ray_session():
-    """Ray for the parallel tests: reuse one that is already up, else start a small local one."""
-    ray = pytest.importorskip("ray")
-    started = False
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-        started = True
-    yield ray
-    if started:
-        ray.shutdown()
