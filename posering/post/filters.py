@@ -1,7 +1,8 @@
 """Filtering a pose table: DeepLabCut's ``filterpredictions`` on data, without files.
 
 `filter_poses` takes a pose table (see `posering.post.poses`) and returns a new table with the
-same columns, index and dtypes, as DeepLabCut writes to ``<video><scorer>_filtered.h5``:
+same columns (in `validate_poses`'s canonical layout), index and dtypes, as DeepLabCut writes to
+``<video><scorer>_filtered.h5``:
 
 - ``median``: `scipy.signal.medfilt` with kernel `windowlength` (odd) on every x and y column;
   likelihoods untouched. medfilt zero-pads the ends, as in DeepLabCut.
