@@ -1,1 +1,1 @@
-"""Timing scripts: `python -m posering.bench.<name>` prints what it measured."""
+"""Benchmarks: `posering bench <name>` (or `python -m posering.bench.<name>`) prints what it measured."""
