@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 
 from tqdm.auto import tqdm
@@ -76,8 +77,11 @@ def run_on_ray(model_ref: ModelRef, settings: AnalysisSettings, shards: list[Sha
     units = work_units(shards, settings)
     counter = FrameCounter.remote()
     worker_class = remote_worker_class(resources.cpus_per_worker, resources.gpus_per_worker)
-    workers = [worker_class.remote(model_ref, settings, resources.device, resources.threads_per_worker, counter)
-               for _ in range(max(1, min(resources.num_workers, len(units))))]
+    # Named actors, so operators (and tests) can find a run's workers: posering-analyze-<run>-<i>.
+    run_id = uuid.uuid4().hex[:8]
+    workers = [worker_class.options(name=f"posering-analyze-{run_id}-{i}")
+               .remote(model_ref, settings, resources.device, resources.threads_per_worker, counter)
+               for i in range(max(1, min(resources.num_workers, len(units))))]
     pool = ActorPool(workers)
     for unit in units:
         pool.submit(lambda actor, u: actor.run.remote(u), unit)
