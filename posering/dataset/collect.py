@@ -84,8 +84,9 @@ def read_video_labels(cfg: ProjectConfig, paths: ProjectPaths, stem: str) -> pd.
 
 
 def _check_other_scorers(cfg: ProjectConfig, folder: str) -> None:
-    others = [n for n in storage.listdir(folder)
-              if n.startswith("CollectedData_") and n.endswith((".h5", ".csv"))]
+    others = sorted((n for n in storage.listdir(folder)
+                     if n.startswith("CollectedData_") and n.endswith((".h5", ".csv"))),
+                    key=lambda n: not n.endswith(".h5"))  # name the .h5 where there is one
     if others:
         other = others[0].split("_", 1)[1].rsplit(".", 1)[0]
         raise DatasetError(f"{storage.join(folder, others[0])}: labels by scorer {other!r}, but config.yaml's "

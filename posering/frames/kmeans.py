@@ -6,11 +6,12 @@ adds new frames instead of picking the old ones.
 
 k-means never holds the video: frames are decoded in one forward pass over a strided sample and
 each is shrunk at once to a thumbnail ``cluster_resizewidth`` pixels wide (grayscale unless
-``cluster_color``). Only thumbnails are kept, at most :data:`MAX_CANDIDATES` of them, so memory
-stays small on hour-long videos (DeepLabCut's k-means keeps every candidate frame and is known
-to crawl on long videos). Clustering uses scikit-learn's MiniBatchKMeans with ``numframes2pick``
-clusters; from each cluster the frame nearest its centre is taken, so the chosen frames look
-different from one another.
+``cluster_color``). Only thumbnails are kept (a 30x22 one is 2.6 kB), so memory stays small on
+hour-long videos. Long videos get a larger stride (about :data:`TARGET_CANDIDATES` candidates),
+but never one so large that the reader would seek per frame: in H.264 a seek decodes from the
+previous keyframe, so seeking for every candidate costs more than one forward pass.
+Clustering uses scikit-learn's MiniBatchKMeans with ``numframes2pick`` clusters; from each
+cluster the frame nearest its centre is taken, so the chosen frames look different.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ import numpy as np
 
 log = logging.getLogger("posering.frames")
 
-# Thumbnails kept for clustering. 5,000 thumbnails of 30x22 pixels are ~13 MB; more candidates
-# would not make 20-ish clusters better, only slower. Longer videos get a larger stride.
-MAX_CANDIDATES = 5000
+# About this many thumbnails are clustered: more would not make 20-ish clusters better, only
+# slower to retrieve (converting a decoded frame costs as much as decoding it).
+TARGET_CANDIDATES = 2000
+# The largest automatic stride: VideoReader.frames decodes forward (grab) up to this stride and
+# seeks per frame above it.
+ONE_PASS_STRIDE = 24
 
 
 def candidate_range(nframes: int, start: float, stop: float) -> tuple[int, int]:
@@ -63,10 +67,11 @@ def thumbnail(frame: np.ndarray, width: int, color: bool) -> np.ndarray:
 def sample_thumbnails(reader, start: float, stop: float, cluster_step: int = 1,
                       cluster_resizewidth: int = 30, cluster_color: bool = False,
                       exclude: set[int] = frozenset(),
-                      max_candidates: int = MAX_CANDIDATES) -> tuple[np.ndarray, np.ndarray]:
+                      target: int = TARGET_CANDIDATES) -> tuple[np.ndarray, np.ndarray]:
     """(frame indices, thumbnails) of a strided sample, decoded in one forward pass."""
     first, end = candidate_range(reader.frame_count, start, stop)
-    step = max(int(cluster_step), math.ceil((end - first) / max_candidates), 1)
+    automatic = min(ONE_PASS_STRIDE, math.ceil((end - first) / target))
+    step = max(int(cluster_step), automatic, 1)
     if step > cluster_step:
         log.info("%s: clustering every %d-th frame (%d candidates)", reader.location, step,
                  len(range(first, end, step)))

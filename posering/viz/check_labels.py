@@ -5,7 +5,7 @@ For each ``labeled-data/<video>/`` with a ``CollectedData_<scorer>.h5`` this wri
 its colour of the config's ``colormap`` (``dotsize``, ``alphavalue``), the ``skeleton`` in
 ``skeleton_color`` and a legend naming the bodyparts. Points that are not labeled are not drawn
 and are marked "(not labeled)" in the legend. Drawing uses matplotlib's object API on the Agg
-canvas (no window, no global pyplot state) and each figure is dropped when saved.
+canvas (no window, no global pyplot state); each figure is cleared once rendered.
 """
 
 from __future__ import annotations
@@ -110,7 +110,13 @@ def _draw_folder(table, project_root: str, out: str, style: LabelStyle, scale: f
 
 def draw_labels(image: np.ndarray, xy: np.ndarray, style: LabelStyle, scale: float = 1.0,
                 dpi: int = 100) -> bytes:
-    """The image (RGB) with its points (K, 2; NaN = not labeled) drawn, as PNG bytes."""
+    """The image (RGB) with its points (K, 2; NaN = not labeled) drawn, as PNG bytes.
+
+    matplotlib draws only the marks, on a transparent canvas the size of the output; they are
+    then laid over the frame's own pixels. The frame is never resampled by matplotlib (at
+    ``scale`` 1 its pixels stay exact) and drawing is several times faster than ``imshow``.
+    """
+    import cv2
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
@@ -118,11 +124,12 @@ def draw_labels(image: np.ndarray, xy: np.ndarray, style: LabelStyle, scale: flo
     if xy.shape != (len(style.bodyparts), 2):
         raise LabelsError(f"expected {len(style.bodyparts)} points, got an array of shape {xy.shape}")
     height, width = image.shape[:2]
-    figure = Figure(figsize=(width * scale / dpi, height * scale / dpi), dpi=dpi)
+    out_w, out_h = max(1, round(width * scale)), max(1, round(height * scale))
+    figure = Figure(figsize=(out_w / dpi, out_h / dpi), dpi=dpi)
+    figure.patch.set_alpha(0)
     FigureCanvasAgg(figure)  # attaches itself to the figure
     axes = figure.add_axes((0, 0, 1, 1))
-    axes.imshow(image, interpolation="nearest")
-    axes.set_xlim(-0.5, width - 0.5)
+    axes.set_xlim(-0.5, width - 0.5)  # pixel centres at integer coordinates, as in the labels
     axes.set_ylim(height - 0.5, -0.5)
     axes.set_axis_off()
     labeled = np.isfinite(xy).all(axis=1)
@@ -140,12 +147,20 @@ def draw_labels(image: np.ndarray, xy: np.ndarray, style: LabelStyle, scale: flo
             axes.plot([xy[k, 0]], [xy[k, 1]], **marker)
         text = bodypart if labeled[k] else f"{bodypart} (not labeled)"
         handles.append(Line2D([], [], label=text, **marker))
-    fontsize = max(6.0, min(10.0, height * scale / dpi * 72 / 40))
+    fontsize = max(6.0, min(10.0, out_h / dpi * 72 / 40))
     axes.legend(handles=handles, loc="best", fontsize=fontsize, framealpha=0.6,
                 borderpad=0.3, handletextpad=0.3, labelspacing=0.25, borderaxespad=0.3)
-    # Render on the Agg canvas and encode with OpenCV: PIL's PNG encoder took half the time.
-    canvas = figure.canvas
-    canvas.draw()
-    rgb = np.asarray(canvas.buffer_rgba())[..., :3].copy()
+    figure.canvas.draw()
+    marks = np.asarray(figure.canvas.buffer_rgba())
     figure.clear()
-    return encode_png(rgb)
+    if marks.shape[:2] != (out_h, out_w):  # figure sizes are floats; guard against an off-by-one
+        marks = cv2.resize(marks, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+    base = image if (out_w, out_h) == (width, height) else cv2.resize(
+        image, (out_w, out_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    # Agg's buffer holds straight (not premultiplied) alpha; only the marked pixels change.
+    out = base.copy()
+    rows, cols = np.nonzero(marks[..., 3])
+    alpha = marks[rows, cols, 3:4].astype(np.float32) / 255.0
+    mixed = base[rows, cols].astype(np.float32) * (1.0 - alpha) + marks[rows, cols, :3] * alpha
+    out[rows, cols] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+    return encode_png(out)

@@ -1,0 +1,1 @@
+"""Timing scripts: `python -m posering.bench.<name>` prints what it measured."""
