@@ -45,7 +45,8 @@ def render(location: str, minutes: float) -> str:
 
 def measure(method: str, config: str) -> dict:
     """Run one method in a child process; its wall time and peak RSS (MiB)."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [_package_root(), os.environ.get("PYTHONPATH")])))
+    path = os.pathsep.join(filter(None, [_package_root(), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, PYTHONPATH=path)
     started = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-c", WORKER, method, config], stdout=subprocess.PIPE, env=env)
     output = child.stdout.read()

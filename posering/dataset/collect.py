@@ -112,8 +112,12 @@ def check_label_images(table: pd.DataFrame, location: str, folder: str) -> None:
     names = [key[2] for key in table.index]
     missing = [n for n in names if n not in present]
     if missing:
-        what = "none of its images is" if len(missing) == len(names) else f"{len(missing)} of its images are"
-        raise DatasetError(f"{folder}: {what} there (e.g. {missing[0]}, labeled in {storage.name(location)}); "
+        label_file = storage.name(location)
+        if len(missing) == len(names):
+            what = f"none of the {len(names)} images labeled in {label_file} is there"
+        else:
+            what = f"{len(missing)} of the {len(names)} images labeled in {label_file} are missing"
+        raise DatasetError(f"{folder}: {what} (e.g. {missing[0]}); "
                            "restore the images, or delete their rows by relabeling")
     bodyparts = labels.bodyparts_of(table)
     points = labels.points(table, bodyparts)

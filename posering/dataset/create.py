@@ -203,7 +203,8 @@ def _split_id(cfg: ProjectConfig, metadata: dict, split: Split) -> int:
     """The metadata ``split`` number: shared with any other shuffle that has the same frames."""
     used = set()
     for entry in metadata.get("shuffles", {}).values():
-        if int(entry.get("index", -1)) == split.shuffle and float(entry.get("train_fraction", -1)) == split.train_fraction:
+        itself = (int(entry.get("index", -1)), float(entry.get("train_fraction", -1)))
+        if itself == (split.shuffle, split.train_fraction):
             continue
         used.add(int(entry.get("split", 0)))
         try:

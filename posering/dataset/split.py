@@ -64,7 +64,8 @@ def given_split(train: list, test: list, nrows: int, shuffle: int) -> tuple[floa
         train = [int(i) for i in train if int(i) != -1]
         test = [int(i) for i in test if int(i) != -1]
     except (TypeError, ValueError):
-        raise DatasetError(f"shuffle {shuffle}: trainIndices/testIndices must be lists of row numbers") from None
+        raise DatasetError(f"shuffle {shuffle}: trainIndices/testIndices must be lists of row "
+                           "numbers") from None
     where = f"shuffle {shuffle}"
     if not train or not test:
         raise DatasetError(f"{where}: the given split needs at least one train and one test frame")

@@ -42,11 +42,12 @@ def test_label_outside_the_image(reaching_project):
 
 def test_missing_images(reaching_project):
     (reaching_project.parent / "labeled-data" / "reachingvideo1" / "img020.png").unlink()
-    with pytest.raises(DatasetError, match=r"reachingvideo1: 1 of its images are .*img020.png"):
+    with pytest.raises(DatasetError, match=r"reachingvideo1: 1 of the 55 images labeled in "
+                                           r"CollectedData_Mackenzie.h5 are missing \(e.g. img020.png\)"):
         create_training_dataset(str(reaching_project))
     for image in (reaching_project.parent / "labeled-data" / "reachingvideo1").glob("*.png"):
         image.unlink()
-    with pytest.raises(DatasetError, match="none of its images is there"):
+    with pytest.raises(DatasetError, match="none of the 55 images labeled in CollectedData_Mackenzie.h5 is there"):
         create_training_dataset(str(reaching_project))
     _nothing_written(reaching_project)
 

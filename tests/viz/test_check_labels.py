@@ -24,9 +24,9 @@ def test_openfield_every_labeled_frame_drawn(openfield_project):
     config = ProjectConfig.load(str(openfield_project))
     table = labels.read_labels(str(openfield_project.parent / "labeled-data/m4s1/CollectedData_Pranav.h5"))
     row = [labels.image_relpath(k) for k in table.index].index("labeled-data/m4s1/img0010.png")
-    x, y = labels.points(table, config.bodyparts)[row, 0]
-    drawn = decode_image(str(out / "img0010.png"))[int(round(y)), int(round(x))].astype(float)
-    original = decode_image(str(openfield_project.parent / "labeled-data/m4s1/img0010.png"))[int(round(y)), int(round(x))]
+    x, y = np.round(labels.points(table, config.bodyparts)[row, 0]).astype(int)
+    drawn = decode_image(str(out / "img0010.png"))[y, x].astype(float)
+    original = decode_image(str(openfield_project.parent / "labeled-data/m4s1/img0010.png"))[y, x]
     colour = np.array(matplotlib.colormaps["jet"].resampled(4)(0)[:3]) * 255
     expected = 0.7 * colour + 0.3 * original  # alphavalue 0.7
     assert np.abs(drawn - expected).max() < 12
