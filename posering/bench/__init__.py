@@ -1,1 +1,1 @@
-"""Timing scripts: `python -m posering.bench.<name>` prints what it measured."""
+"""Benchmarks: scripts that measure posering, each with a main()."""
