@@ -49,7 +49,7 @@ def check_labels(config: str, visualizeindividuals: bool = False, draw_skeleton:
             continue
         table = labels.conform_bodyparts(labels.read_labels(source), cfg.bodyparts, source)
         out = paths.checked_labels_folder(stem)
-        drawn = _draw_folder(table, cfg.project_path, out, style, float(scale), int(dpi))
+        drawn = _draw_folder(table, paths.labeled_folder(stem), out, style, float(scale), int(dpi))
         log.info("%s: drew %d labeled frames into %s", stem, len(drawn), out)
         results[stem] = {"folder": out, "images": len(drawn)}
     if not results:
@@ -85,17 +85,18 @@ class LabelStyle:
                    cfg["skeleton_color"])
 
 
-def _draw_folder(table, project_root: str, out: str, style: LabelStyle, scale: float, dpi: int) -> list[str]:
+def _draw_folder(table, folder: str, out: str, style: LabelStyle, scale: float, dpi: int) -> list[str]:
+    """Draw each row's image of ``folder`` (the folder the labels file is in) into ``out``."""
     points = labels.points(table, style.bodyparts)
     storage.makedirs(out)
+    present = set(storage.listdir(folder))
     drawn, missing = [], []
     for relpath, xy in zip(labels.image_relpaths(table), points):
-        image_location = storage.join(project_root, *relpath.split("/"))
-        if not storage.exists(image_location):
+        name = storage.name(relpath)
+        if name not in present:
             missing.append(relpath)
             continue
-        png = draw_labels(decode_image(image_location), xy, style, scale=scale, dpi=dpi)
-        name = storage.name(relpath)
+        png = draw_labels(decode_image(storage.join(folder, name)), xy, style, scale=scale, dpi=dpi)
         storage.write_bytes(storage.join(out, name), png)
         drawn.append(name)
     if missing:

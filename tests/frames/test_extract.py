@@ -148,3 +148,18 @@ def test_kmeans_takes_one_frame_per_look(synthetic_video):
     looks = np.repeat([0.0, 120.0, 250.0], 10)[:, None] + np.random.default_rng(0).normal(0, 2, (30, 8))
     chosen = pick_kmeans(np.arange(30), looks.astype(np.float32), 3, rng_for(0, "x"))
     assert sorted(i // 10 for i in chosen) == [0, 1, 2]
+
+
+def test_s3_project(s3, synthetic_video):
+    """A project in a bucket: the video is read through the cache, frames are written to s3."""
+    from posering.project.create import create_new_project
+
+    config = create_new_project("remote", "me", [synthetic_video[0]], working_directory=s3)
+    assert config.startswith("s3://")
+    result = next(iter(extract_frames(config, algo="kmeans").values()))
+    assert result["folder"].startswith("s3://") and result["added"] == 20
+    assert _images(result["folder"]) == [f"img{i:03d}.png" for i in result["frames"]]
+    with VideoReader(synthetic_video[0]) as reader:
+        index = result["frames"][0]
+        assert np.array_equal(decode_image(storage.join(result["folder"], f"img{index:03d}.png")),
+                              reader.read(index))
