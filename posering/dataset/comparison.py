@@ -32,7 +32,7 @@ def create_training_model_comparison(config: str, trainindex: int = 0, num_shuff
     config: path or URL of the project's config.yaml.
     trainindex: which of config's TrainingFraction values to use (0 = the first).
     num_shuffles: how many different splits; each gets one shuffle per (net, augmenter) pair.
-    net_types: the networks to compare, e.g. resnet_50 hrnet_w32 (default: config's default_net_type).
+    net_types: the networks to compare, e.g. resnet_50 resnet_101 (default: config's default_net_type).
     augmenter_types: the augmenters to compare (default: config's default_augmenter).
     userfeedback: ask on the terminal before replacing an existing shuffle.
     """

@@ -54,7 +54,7 @@ def create_training_dataset(config: str, num_shuffles: int = 1, Shuffles: list[i
     trainIndices: one list of row numbers per shuffle: the training frames, exactly (e.g. a split
         taken from a DeepLabCut project). Needs testIndices; the fraction follows from the sizes.
     testIndices: one list of row numbers per shuffle: the test frames (with trainIndices).
-    net_type: the network, e.g. resnet_50 or hrnet_w32 (default: config's default_net_type).
+    net_type: the network, e.g. resnet_50 or resnet_101 (default: config's default_net_type).
     augmenter_type: default, albumentations or imgaug (default: config's default_augmenter).
     userfeedback: ask on the terminal before replacing an existing shuffle (never asks when stdin
         is not a terminal).
@@ -160,21 +160,13 @@ def _model_files(cfg: ProjectConfig, split: Split) -> dict[str, str]:
         "scoremap_dir": "test",
     }
     files = {paths.pose_cfg_file(split.train_fraction, split.shuffle): _yaml(pose_cfg)}
-    train_config = training_config(cfg, split.net_type, model_config)
-    if train_config is not None:
-        files[model_config] = _yaml(train_config)
+    # Every training setting with its default, as the model package defines them; an unknown or
+    # unsupported net type is refused here, before anything is written.
+    from posering.model.config import make_model_config
+
+    files[model_config] = _yaml(make_model_config(split.net_type, cfg.bodyparts, cfg.project_path,
+                                                  model_config))
     return files
-
-
-def training_config(cfg: ProjectConfig, net_type: str, location: str) -> dict | None:
-    """pytorch_config.yaml's content, from the model package (every setting with its default)."""
-    try:
-        from posering.model.config import make_model_config
-    except ImportError:
-        # The model package lands separately; until then the folder gets test/pose_cfg.yaml only.
-        log.warning("posering.model.config is not available: %s not written", location)
-        return None
-    return make_model_config(net_type, cfg.bodyparts, cfg.project_path, location)
 
 
 def _yaml(data: dict) -> str:

@@ -19,14 +19,6 @@ from tests.conftest import SHARED_DATA
 DLC3_DATASET = "dlc3-openfield-resnet50/training-datasets/iteration-0/UnaugmentedDataSet_openfieldOct30"
 
 
-def _model_config_available() -> bool:
-    try:
-        import posering.model.config  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _dataset_files(config_path) -> dict[str, bytes]:
     """Relative path -> content of everything create_training_dataset writes, minus absolute paths."""
     config = ProjectConfig.load(str(config_path))
@@ -67,10 +59,12 @@ def test_openfield_layout_matches_deeplabcut(openfield_project):
         assert pose_cfg["all_joints_names"] == ["snout", "leftear", "rightear", "tailbase"]
         assert pose_cfg["num_joints"] == 4 and pose_cfg["all_joints"] == [[0], [1], [2], [3]]
         assert pose_cfg["net_type"] == "resnet_50"
-        if _model_config_available():
-            model_config = yaml.safe_load((model / "train" / "pytorch_config.yaml").read_text())
-            assert model_config["net_type"] == "resnet_50"
-            assert model_config["metadata"]["bodyparts"] == pose_cfg["all_joints_names"]
+        model_config = yaml.safe_load((model / "train" / "pytorch_config.yaml").read_text())
+        assert model_config["net_type"] == "resnet_50"
+        assert model_config["metadata"]["bodyparts"] == pose_cfg["all_joints_names"]
+        assert model_config["metadata"]["pose_config_path"] == str(model / "train" / "pytorch_config.yaml")
+        assert model_config["model"]["heads"]["bodypart"]["target_generator"]["num_heatmaps"] == 4
+        assert model_config["train_settings"]["epochs"] == 200
         split = read_split(config, 0.95, k)
         assert (dataset / f"Documentation_data-openfield_95shuffle{k}.yaml").exists()
         assert not list(dataset.glob("*.pickle"))
@@ -125,7 +119,7 @@ def test_given_split_is_honoured_exactly(openfield_project):
 def test_model_comparison_shares_splits_across_net_types(reaching_project):
     create_training_dataset(str(reaching_project))  # shuffle 1 exists already
     results = create_training_model_comparison(str(reaching_project), num_shuffles=2,
-                                               net_types=["resnet_50", "hrnet_w32"],
+                                               net_types=["resnet_50", "resnet_101"],
                                                augmenter_types=["default", "albumentations"])
     assert [r["shuffle"] for r in results] == [2, 3, 4, 5, 6, 7, 8, 9]
     config = ProjectConfig.load(str(reaching_project))
@@ -134,7 +128,7 @@ def test_model_comparison_shares_splits_across_net_types(reaching_project):
         assert all(s.train_indices == group[0].train_indices and s.test_indices == group[0].test_indices
                    for s in group)
         assert sorted((s.net_type, s.augmenter_type) for s in group) == sorted(
-            (n, a) for n in ("resnet_50", "hrnet_w32") for a in ("default", "albumentations"))
+            (n, a) for n in ("resnet_50", "resnet_101") for a in ("default", "albumentations"))
     assert splits[0].test_indices != splits[4].test_indices
     metadata = yaml.safe_load(storage.read_text(ProjectPaths(config).dataset_metadata()))["shuffles"]
     split_ids = [metadata[f"ReachingAug30-trainset95shuffle{s}"]["split"] for s in range(1, 10)]

@@ -126,3 +126,11 @@ def test_frames_without_any_label_are_left_out(reaching_project):
     table = labels.read_labels(ProjectPaths(ProjectConfig.load(str(reaching_project))).dataset_collected_data())
     assert len(table) == 54
     assert "img005.png" not in {key[2] for key in table.index}
+
+
+def test_unknown_net_type(reaching_project):
+    from posering.errors import ModelError
+
+    with pytest.raises(ModelError, match="net_type 'resnet_5' is not a backbone posering knows"):
+        create_training_dataset(str(reaching_project), net_type="resnet_5")
+    _nothing_written(reaching_project)
