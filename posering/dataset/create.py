@@ -121,8 +121,9 @@ def write_dataset(cfg: ProjectConfig, table: pd.DataFrame, splits: list[Split],
     # Build every file's content first: a net type posering cannot train fails before any write.
     model_files = {(s.train_fraction, s.shuffle): _model_files(cfg, s) for s in splits}
     splits = [s for s in splits if _may_write(cfg, s, userfeedback)]
-    labels.write_labels(table, paths.dataset_collected_data())
     metadata = read_metadata(cfg)
+    _warn_if_rows_moved(cfg, table, metadata, splits)
+    labels.write_labels(table, paths.dataset_collected_data())
     results = []
     for split in splits:
         write_split(cfg, split)
@@ -143,6 +144,20 @@ def write_dataset(cfg: ProjectConfig, table: pd.DataFrame, splits: list[Split],
     write_metadata(cfg, metadata)
     _remember_fractions(cfg, [s.train_fraction for s in splits])
     return results
+
+
+def _warn_if_rows_moved(cfg: ProjectConfig, table: pd.DataFrame, metadata: dict, splits: list[Split]) -> None:
+    """Older shuffles index the previous table: say so when the labeled frames changed."""
+    location = ProjectPaths(cfg).dataset_collected_data()
+    if not storage.exists(location) or list(labels.read_labels(location).index) == list(table.index):
+        return
+    redone = {(s.train_fraction, s.shuffle) for s in splits}
+    older = [e["index"] for e in metadata["shuffles"].values()
+             if (float(e.get("train_fraction", 0)), int(e.get("index", 0))) not in redone]
+    if older:
+        log.warning("the labeled frames changed since shuffles %s were made: their train/test_indices "
+                    "refer to the previous table (their train/test_images still name their frames); "
+                    "recreate them, or run merge_datasets to start a new iteration", sorted(set(older)))
 
 
 def _model_files(cfg: ProjectConfig, split: Split) -> dict[str, str]:

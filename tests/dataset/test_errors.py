@@ -134,3 +134,15 @@ def test_unknown_net_type(reaching_project):
     with pytest.raises(ModelError, match="net_type 'resnet_5' is not a backbone posering knows"):
         create_training_dataset(str(reaching_project), net_type="resnet_5")
     _nothing_written(reaching_project)
+
+
+def test_warns_when_older_shuffles_index_a_changed_table(reaching_project, caplog):
+    create_training_dataset(str(reaching_project))
+
+    def unlabel(table):
+        table.loc[_row(table, "img005.png"), :] = np.nan
+
+    _edit_labels(reaching_project, unlabel)
+    with caplog.at_level("WARNING", logger="posering.dataset"):
+        create_training_dataset(str(reaching_project), Shuffles=[2])
+    assert "the labeled frames changed since shuffles [1] were made" in caplog.text

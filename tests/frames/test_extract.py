@@ -122,6 +122,13 @@ def test_several_videos_run_as_ray_tasks(demo_project, ray_session, tmp_path):
     assert all(r["added"] == 20 for r in results.values())
     config = ProjectConfig.load(demo_project)
     assert len(_images(ProjectPaths(config).labeled_folder("second"))) == 20
+    # An error inside a task arrives as itself, one line, not as a remote traceback.
+    key = next(k for k in config.video_sets if k.endswith("second.mp4"))
+    config.data["video_sets"][key] = {"crop": "0, 999, 0, 240"}
+    config.save()
+    with pytest.raises(ConfigError) as error:
+        extract_frames(demo_project, algo="uniform", crop=True)
+    assert "second.mp4: crop '0, 999, 0, 240'" in str(error.value) and "\n" not in str(error.value)
 
 
 def test_errors_name_the_video_and_frame(demo_project, tmp_path):
