@@ -1,41 +1,39 @@
-"""Ray, started once and the same way everywhere.
-
-``ensure_ray()`` is the one place posering starts Ray: with no address (and no ``RAY_ADDRESS``)
-it starts a local instance on this machine; with one it joins that cluster, so the same code runs
-on a laptop and on a cloud cluster. A Ray that the caller (or a test) already started is used
-as it is.
-"""
+"""Starting or joining Ray (the embedded default, or a cluster named by address / RAY_ADDRESS),
+and running posering's tasks on it."""
 
 from __future__ import annotations
 
+import logging
 import os
-from pathlib import Path
 
-# Environment variables that tell storage where remote data lives and how to reach it. Workers
-# need them to read and write the same s3:// locations as the driver.
-_FORWARDED_PREFIXES = ("AWS_", "FSSPEC_", "POSERING_")
+log = logging.getLogger("posering.ray")
 
 
-def ensure_ray(address: str | None = None):
-    """Initialise Ray unless it already is; return the ``ray`` module.
+def ensure_ray(address: str | None = None, num_cpus: int | None = None):
+    """Initialise Ray once per process and return the module.
 
-    address: a cluster to join (``ray://host:10001``, ``auto``); default ``RAY_ADDRESS`` or, when
-        neither is set, a new local instance without the dashboard.
+    With no ``address`` and no ``RAY_ADDRESS``, ``ray.init()`` starts a local instance on this
+    machine (the embedded default). ``address="auto"`` or a ``ray://host:10001`` URL joins a
+    cluster. An already initialised Ray (a test session, a job running on a cluster) is reused.
     """
     import ray
 
     if ray.is_initialized():
         return ray
     address = address or os.environ.get("RAY_ADDRESS")
-    options: dict = {"address": address, "log_to_driver": False, "configure_logging": False}
-    if not address:
-        # A local instance: workers must import posering from wherever this process does, also
-        # when it runs from a checkout rather than an installed package.
-        package_root = str(Path(__file__).resolve().parents[1])
-        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
-        options.update(include_dashboard=False, runtime_env={"env_vars": {"PYTHONPATH": path}})
-    ray.init(**options)
+    options: dict = {"log_to_driver": True, "configure_logging": False}
+    if address:
+        log.info("joining the Ray cluster at %s", address)
+        ray.init(address=address, **options)
+    else:
+        ray.init(num_cpus=num_cpus, include_dashboard=False, **options)
+        log.info("started a local Ray instance (%s CPUs)", ray.cluster_resources().get("CPU"))
     return ray
+
+
+# Environment variables that tell storage where remote data lives and how to reach it. Workers
+# need them to read and write the same s3:// locations as the driver.
+_FORWARDED_PREFIXES = ("AWS_", "FSSPEC_", "POSERING_")
 
 
 def worker_env() -> dict[str, str]:

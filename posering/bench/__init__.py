@@ -1,1 +1,1 @@
-"""Benchmarks: scripts that measure posering, each with a main()."""
+"""Benchmarks: `posering bench <name>` (or `python -m posering.bench.<name>`) prints what it measured."""
