@@ -16,6 +16,11 @@ ENTRIES: dict[str, str] = {
     "demo": "posering.demo:demo",
     "create_new_project": "posering.project.create:create_new_project",
     "add_new_videos": "posering.project.create:add_new_videos",
+    "extract_frames": "posering.frames.extract:extract_frames",
+    "check_labels": "posering.viz.check_labels:check_labels",
+    "create_training_dataset": "posering.dataset.create:create_training_dataset",
+    "create_training_model_comparison": "posering.dataset.comparison:create_training_model_comparison",
+    "merge_datasets": "posering.dataset.merge:merge_datasets",
 }
 
 
