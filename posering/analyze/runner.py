@@ -71,7 +71,7 @@ def run_on_ray(model_ref: ModelRef, settings: AnalysisSettings, shards: list[Sha
     from ray.util import ActorPool
 
     from posering.analyze.worker import FrameCounter, remote_worker_class
-    from posering.ray_utils import ensure_ray
+    from posering.ray_utils import ensure_ray, task_options
 
     ray = ensure_ray(resources.address)
     units = work_units(shards, settings)
@@ -79,7 +79,7 @@ def run_on_ray(model_ref: ModelRef, settings: AnalysisSettings, shards: list[Sha
     worker_class = remote_worker_class(resources.cpus_per_worker, resources.gpus_per_worker)
     # Named actors, so operators (and tests) can find a run's workers: posering-analyze-<run>-<i>.
     run_id = uuid.uuid4().hex[:8]
-    workers = [worker_class.options(name=f"posering-analyze-{run_id}-{i}")
+    workers = [worker_class.options(name=f"posering-analyze-{run_id}-{i}", **task_options())
                .remote(model_ref, settings, resources.device, resources.threads_per_worker, counter)
                for i in range(max(1, min(resources.num_workers, len(units))))]
     pool = ActorPool(workers)
