@@ -21,6 +21,13 @@ ENTRIES: dict[str, str] = {
     "create_training_dataset": "posering.dataset.create:create_training_dataset",
     "create_training_model_comparison": "posering.dataset.comparison:create_training_model_comparison",
     "merge_datasets": "posering.dataset.merge:merge_datasets",
+    "filterpredictions": "posering.post.filterpredictions:filterpredictions",
+    "analyzeskeleton": "posering.post.analyzeskeleton:analyzeskeleton",
+    "plot_trajectories": "posering.viz.plot_trajectories:plot_trajectories",
+    "create_labeled_video": "posering.viz.labeled_video:create_labeled_video",
+    "extract_outlier_frames": "posering.frames.outliers:extract_outlier_frames",
+    "load_for_refinement": "posering.labeling.refine:load_for_refinement",
+    "refine_labels": "posering.labeling.refine:refine_labels",
 }
 
 
