@@ -155,3 +155,9 @@ def labeled_video_file(video: str, scorer: str, pcutoff: float, filtered: bool =
 def plot_poses_folder(video: str, destfolder: str | None = None) -> str:
     folder = destfolder if destfolder else storage.parent(video)
     return storage.join(folder, "plot-poses", storage.stem(video))
+
+
+def labeled_frames_folder(video: str, destfolder: str | None = None) -> str:
+    """``temp-<stem>/``: the PNG frames that ``create_labeled_video(save_frames=True)`` keeps."""
+    folder = destfolder if destfolder else storage.parent(video)
+    return storage.join(folder, f"temp-{storage.stem(video)}")
