@@ -37,8 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     scorer = pr.analyze_videos(args.config, args.videos, videotype=args.videotype, shuffle=args.shuffle,
                                trainingsetindex=args.trainingsetindex, destfolder=args.destfolder,
                                num_workers=args.num_workers, batch_size=args.batch_size,
-                               dynamic=(args.dynamic, 0.5, 10), save_as_csv=args.csv, output_format=formats,
-                               address="auto")
+                               dynamic=(args.dynamic, 0.5, 10), save_as_csv=args.csv, output_format=formats)
     print(scorer)
     return 0
 
