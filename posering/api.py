@@ -21,6 +21,8 @@ ENTRIES: dict[str, str] = {
     "create_training_dataset": "posering.dataset.create:create_training_dataset",
     "create_training_model_comparison": "posering.dataset.comparison:create_training_model_comparison",
     "merge_datasets": "posering.dataset.merge:merge_datasets",
+    "analyze_videos": "posering.analyze.analyze_videos:analyze_videos",
+    "export_dlc": "posering.interop.export_dlc:export_dlc",
 }
 
 
