@@ -22,6 +22,7 @@ ENTRIES: dict[str, str] = {
     "create_training_model_comparison": "posering.dataset.comparison:create_training_model_comparison",
     "merge_datasets": "posering.dataset.merge:merge_datasets",
     "analyze_videos": "posering.analyze.analyze_videos:analyze_videos",
+    "analyze_time_lapse_frames": "posering.analyze.timelapse:analyze_time_lapse_frames",
     "export_dlc": "posering.interop.export_dlc:export_dlc",
 }
 
