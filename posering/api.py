@@ -21,6 +21,8 @@ ENTRIES: dict[str, str] = {
     "create_training_dataset": "posering.dataset.create:create_training_dataset",
     "create_training_model_comparison": "posering.dataset.comparison:create_training_model_comparison",
     "merge_datasets": "posering.dataset.merge:merge_datasets",
+    "analyze_videos": "posering.analyze.analyze_videos:analyze_videos",
+    "analyze_time_lapse_frames": "posering.analyze.timelapse:analyze_time_lapse_frames",
     "filterpredictions": "posering.post.filterpredictions:filterpredictions",
     "analyzeskeleton": "posering.post.analyzeskeleton:analyzeskeleton",
     "plot_trajectories": "posering.viz.plot_trajectories:plot_trajectories",
@@ -28,6 +30,7 @@ ENTRIES: dict[str, str] = {
     "extract_outlier_frames": "posering.frames.outliers:extract_outlier_frames",
     "load_for_refinement": "posering.labeling.refine:load_for_refinement",
     "refine_labels": "posering.labeling.refine:refine_labels",
+    "export_dlc": "posering.interop.export_dlc:export_dlc",
 }
 
 

@@ -39,6 +39,7 @@ class Resources:
 @dataclass
 class RunReport:
     failures: dict[str, str] = field(default_factory=dict)
+    nodes: set[str] = field(default_factory=set)  # Ray node ids that analysed shards
     frames: int = 0
     seconds: float = 0.0
 
@@ -101,6 +102,8 @@ def run_on_ray(model_ref: ModelRef, settings: AnalysisSettings, shards: list[Sha
                 bar.refresh()
             if result and result["error"]:
                 report.failures[result["video"]] = result["error"]
+            elif result:
+                report.nodes.add(result["node"])
         bar.n = ray.get(counter.total.remote())
         bar.refresh()
     for worker in workers:

@@ -62,7 +62,8 @@ class PoseWorker:
             return {"video": shards[0].video, "error": str(exc)}
         except Exception as exc:  # a decoder crash on a corrupt file, say: report it by video
             return {"video": shards[0].video, "error": f"{type(exc).__name__}: {exc}"}
-        return {"video": shards[0].video, "error": None, "shards": len(todo)}
+        node = ray.get_runtime_context().get_node_id()
+        return {"video": shards[0].video, "error": None, "shards": len(todo), "node": node}
 
 
 def remote_worker_class(num_cpus: float, num_gpus: float, max_restarts: int = 3):

@@ -167,3 +167,18 @@ def test_dynamic_crops_follow_the_previous_frame(analysis_project, videos_dir, t
             np.testing.assert_allclose(table[index], pose, atol=1e-3)
             if index > 40:
                 assert box.width < 320 or box.height < 240
+
+
+def test_time_lapse_frames_give_the_same_numbers_as_the_video(analysis_project, videos_dir, tmp_path):
+    from posering.analyze.timelapse import analyze_time_lapse_frames
+    from posering.frames.images import save_frames
+
+    scorer = analyze_videos(analysis_project, [str(videos_dir)], num_workers=0, destfolder=str(tmp_path / "v"))
+    images = tmp_path / "stills"
+    save_frames(str(videos_dir / "mouse-a.mp4"), [3, 50, 99], str(images))
+    assert analyze_time_lapse_frames(analysis_project, str(images), batch_size=2) == scorer
+    table = pd.read_hdf(images / f"stills{scorer}.h5", "df_with_missing")
+    assert list(table.index) == ["img003.png", "img050.png", "img099.png"]
+    video_rows = _read(tmp_path / "v", scorer).loc[[3, 50, 99]]
+    # PNG stills are lossless copies of the decoded frames: the numbers agree.
+    np.testing.assert_allclose(table.to_numpy(), video_rows.to_numpy(), atol=1e-4)
