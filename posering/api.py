@@ -16,6 +16,9 @@ ENTRIES: dict[str, str] = {
     "demo": "posering.demo:demo",
     "create_new_project": "posering.project.create:create_new_project",
     "add_new_videos": "posering.project.create:add_new_videos",
+    "train_network": "posering.train.train_network:train_network",
+    "evaluate_network": "posering.evaluate.evaluate_network:evaluate_network",
+    "extract_save_all_maps": "posering.evaluate.maps:extract_save_all_maps",
 }
 
 
