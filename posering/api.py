@@ -20,7 +20,9 @@ ENTRIES: dict[str, str] = {
     "check_labels": "posering.viz.check_labels:check_labels",
     "create_training_dataset": "posering.dataset.create:create_training_dataset",
     "create_training_model_comparison": "posering.dataset.comparison:create_training_model_comparison",
-    "merge_datasets": "posering.dataset.merge:merge_datasets",
+    "train_network": "posering.train.train_network:train_network",
+    "evaluate_network": "posering.evaluate.evaluate_network:evaluate_network",
+    "extract_save_all_maps": "posering.evaluate.maps:extract_save_all_maps",
     "analyze_videos": "posering.analyze.analyze_videos:analyze_videos",
     "analyze_time_lapse_frames": "posering.analyze.timelapse:analyze_time_lapse_frames",
     "filterpredictions": "posering.post.filterpredictions:filterpredictions",
@@ -30,6 +32,7 @@ ENTRIES: dict[str, str] = {
     "extract_outlier_frames": "posering.frames.outliers:extract_outlier_frames",
     "load_for_refinement": "posering.labeling.refine:load_for_refinement",
     "refine_labels": "posering.labeling.refine:refine_labels",
+    "merge_datasets": "posering.dataset.merge:merge_datasets",
     "export_dlc": "posering.interop.export_dlc:export_dlc",
 }
 

@@ -1,0 +1,139 @@
+"""What a local training run leaves in ``train/``, as loop hooks.
+
+* ``learning_stats.csv``: one row per epoch with DeepLabCut 3's columns (``step`` = epoch,
+  ``losses/train.*``, ``losses/eval.*``, ``metrics/test.*``), so its plotting tools read ours;
+* ``train.txt``: the run's log (which weights were used, the settings, loss lines);
+* ``learning_curve.png``: training loss (and test loss / RMSE when evaluated) against epochs;
+* snapshots, through :class:`~posering.train.snapshots.SnapshotKeeper`;
+* a tqdm progress bar with the loss and the time left.
+
+Files are rewritten whole at the end of each epoch (atomic, and s3 works the same way).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import time
+
+import torch
+from tqdm.auto import tqdm
+
+from posering import storage
+from posering.train.loop import EpochEnd, Hooks
+from posering.train.snapshots import SnapshotKeeper
+
+log = logging.getLogger("posering.train")
+
+LOSS_PARTS = ("bodypart_heatmap", "bodypart_locref", "bodypart_total_loss", "total_loss")
+METRICS = ("mAP", "mAR", "rmse", "rmse_pcutoff")
+COLUMNS = (["step"] + [f"losses/eval.{p}" for p in LOSS_PARTS] + [f"losses/train.{p}" for p in LOSS_PARTS]
+           + [f"metrics/test.{m}" for m in METRICS])
+
+
+class LogCapture(logging.Handler):
+    """Collects posering's log lines so they can be written to train/train.txt."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+
+    def emit(self, record):
+        self.lines.append(self.format(record))
+
+
+def read_learning_stats(location: str) -> list[dict]:
+    if not storage.exists(location):
+        return []
+    return list(csv.DictReader(io.StringIO(storage.read_text(location))))
+
+
+class TrainingRecorder(Hooks):
+    """Hooks of ``train_network``: files in train/, snapshots, evaluation, progress bar."""
+
+    def __init__(self, train_dir: str, keeper: SnapshotKeeper, evaluator=None, first_epoch: int = 1,
+                 capture: LogCapture | None = None, progress: bool = True):
+        self.train_dir = train_dir
+        self.keeper = keeper
+        self.evaluator = evaluator
+        self.capture = capture
+        self.progress = progress
+        self.stats_file = storage.join(train_dir, "learning_stats.csv")
+        # A resumed run continues the table: rows of epochs it will redo are dropped.
+        self.rows = [r for r in read_learning_stats(self.stats_file) if int(r["step"]) < first_epoch]
+        self.bar = None
+        self.last_loss_read = 0.0
+        self.saved: list[str] = []
+
+    # -- loop hooks ------------------------------------------------------------------------------
+    def start(self, total_iterations: int, first_epoch: int, epochs: int) -> None:
+        if self.progress:
+            self.bar = tqdm(total=total_iterations, desc=f"epoch {first_epoch}/{epochs}", unit="it",
+                            dynamic_ncols=True, mininterval=1.0)
+        self.epochs = epochs
+
+    def iteration(self, iteration: int, epoch: int, loss: torch.Tensor) -> None:
+        if self.bar is None:
+            return
+        self.bar.update(1)
+        now = time.monotonic()
+        if now - self.last_loss_read > 2.0:  # reading the loss waits for the device: not every step
+            self.last_loss_read = now
+            self.bar.set_postfix(loss=f"{loss.item():.5f}", refresh=False)
+        self.bar.set_description(f"epoch {epoch}/{self.epochs}", refresh=False)
+
+    def display(self, iteration: int, epoch: int, losses: dict[str, float], lr: float) -> None:
+        parts = ", ".join(f"{k} {v:.5f}" for k, v in losses.items())
+        log.info("iteration %d (epoch %d): %s, lr %g", iteration, epoch, parts, lr)
+
+    def evaluate(self, model, epoch: int) -> dict[str, float]:
+        if self.evaluator is None:
+            return {}
+        return self.evaluator(model)
+
+    def epoch_end(self, end: EpochEnd) -> None:
+        metrics = {k: v for k, v in end.metrics.items() if k.startswith("test.")}
+        eval_losses = {k: v for k, v in end.metrics.items() if k.startswith("eval.")}
+        train_losses = {f"train.{k}": v for k, v in end.losses.items()}
+        if "train.total_loss" in train_losses:  # one head: the head's total is the total
+            train_losses["train.bodypart_total_loss"] = train_losses["train.total_loss"]
+        row = {"step": end.epoch}
+        row.update({f"losses/{k}": v for k, v in {**eval_losses, **train_losses}.items()})
+        row.update({f"metrics/{k}": v for k, v in metrics.items()})
+        self.rows.append(row)
+        summary = f"epoch {end.epoch}: loss {end.losses.get('total_loss', float('nan')):.5f}, " \
+                  f"lr {end.lr:g}, {end.seconds:.0f} s"
+        if metrics:
+            summary += ", " + ", ".join(f"{k} {v:.2f}" for k, v in metrics.items())
+        log.info(summary)
+
+        metadata = {"epoch": end.epoch, "iteration": end.iteration,
+                    "metrics": {f"metrics/{k}": v for k, v in metrics.items()},
+                    "losses": {**train_losses, **eval_losses}}
+        if self.keeper.due(end.epoch, end.last) or metrics:
+            written = self.keeper.update(end.epoch, end.state(), metadata, last=end.last)
+            for location in written:
+                log.info("saved %s", storage.name(location))
+            self.saved.extend(written)
+        self.write_files()
+        if end.last and self.bar is not None:
+            self.bar.close()
+
+    # -- files -------------------------------------------------------------------------------------
+    def write_files(self) -> None:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for row in self.rows:
+            writer.writerow({k: row.get(k, "") for k in COLUMNS})
+        storage.write_text(self.stats_file, out.getvalue())
+        if self.capture is not None:
+            storage.write_text(storage.join(self.train_dir, "train.txt"), "\n".join(self.capture.lines) + "\n")
+        try:
+            from posering.train.curve import plot_learning_curve
+
+            plot_learning_curve(self.rows, storage.join(self.train_dir, "learning_curve.png"))
+        except Exception as exc:  # a plot must never stop training
+            log.warning("learning curve not drawn: %s", exc)
