@@ -12,11 +12,14 @@ exercise the drawing; it is not pose estimation.
 Each run writes a labeled video (dots, skeleton, 5-frame trail) and prints frames/s for:
 ``0`` workers (one pass in this process: decode, draw and encode overlap in three threads) and
 each Ray worker count (frame ranges as Ray tasks, joined in order into the mp4).
+``--save-frames`` times the matplotlib path instead (with its PNGs); ``--frames N`` only the
+first N frames.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import tempfile
 import time
@@ -87,22 +90,27 @@ def track_dark_animal(video: str, threshold: int = 60, tail_threshold: int = 120
     return from_arrays(poses[..., 0], poses[..., 1], poses[..., 2], "DLC_bench_tracker", BODYPARTS)
 
 
-def _job(video: str, poses: pd.DataFrame, out: str) -> tuple[RenderJob, np.ndarray]:
+def _job(video: str, poses: pd.DataFrame, out: str, matplotlib: bool = False) -> tuple[RenderJob, np.ndarray]:
     style = PoseStyle.make(BODYPARTS, "jet", 8, 0.7, 0.4, SKELETON, "black", trailpoints=5)
     with VideoReader(video) as reader:
         nframes, fps, size = reader.frame_count, reader.fps, reader.size
     x, y, p = to_arrays(poses, BODYPARTS)
     points = visible_points(np.stack([x, y], -1), p, style.pcutoff)[:nframes]
     parts = os.path.join(os.path.dirname(out), ".parts-" + os.path.basename(out))
-    return RenderJob(video, out, parts, nframes, fps, size, style), points
+    frames_dir = out[: -len(".mp4")] + "-frames" if matplotlib else None
+    return RenderJob(video, out, parts, nframes, fps, size, style, frames_dir=frames_dir), points
 
 
 def _warm_up(i: int) -> int:
+    """Workers import the drawing modules before the clock starts (seconds on a busy machine)."""
+    import posering.viz.frame_figure  # noqa: F401
+    import posering.viz.labeled_video  # noqa: F401
+
     return i
 
 
 def _on_ray(job: RenderJob, points: np.ndarray, workers: int) -> float:
-    """Seconds to render on a local Ray instance of `workers` CPUs (start-up not counted)."""
+    """Seconds to render on a local Ray instance of `workers` CPUs (start-up and imports not counted)."""
     import ray
 
     from posering.ray_utils import run_tasks
@@ -110,9 +118,10 @@ def _on_ray(job: RenderJob, points: np.ndarray, workers: int) -> float:
 
     ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
     try:
-        run_tasks(_warm_up, [(i,) for i in range(workers)])  # workers up before the clock starts
+        run_tasks(_warm_up, [(i,) for i in range(2 * workers)])
         start = time.perf_counter()
-        run_tasks(render_video_on_ray, [(job, points, _segment_size(job.nframes, workers))])
+        size = _segment_size(job.nframes, workers, matplotlib=job.frames_dir is not None)
+        run_tasks(render_video_on_ray, [(job, points, size)])
         return time.perf_counter() - start
     finally:
         ray.shutdown()
@@ -125,6 +134,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--poses", default=None, help="an analysis .h5 for the video (default: track the animal)")
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2], help="0 = in process; k = k Ray workers")
     parser.add_argument("--out", default=None, help="folder for the labeled videos (default: a temporary one)")
+    parser.add_argument("--save-frames", action="store_true", help="time the matplotlib path (save_frames=True)")
+    parser.add_argument("--frames", type=int, default=None, help="only the first N frames")
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -134,7 +145,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     results: dict[str, float] = {"frames": float(len(poses))}
     for workers in args.workers:
         out = os.path.join(out_dir, f"labeled-w{workers}.mp4")
-        job, points = _job(args.video, poses, out)
+        job, points = _job(args.video, poses, out, args.save_frames)
+        if args.frames:
+            job = dataclasses.replace(job, nframes=min(args.frames, job.nframes))
         if workers == 0:
             start = time.perf_counter()
             render_whole(job, points)
@@ -144,7 +157,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         with VideoReader(out) as reader:
             assert reader.frame_count == job.nframes, (reader.frame_count, job.nframes)
         results[f"workers_{workers}_fps"] = job.nframes / seconds
-        print(f"workers={workers}: {job.nframes} frames in {seconds:.1f} s = {job.nframes / seconds:.0f} frames/s "
+        path = "matplotlib" if args.save_frames else "OpenCV"
+        print(f"{path}, workers={workers}: {job.nframes} frames in {seconds:.1f} s = {job.nframes / seconds:.0f} frames/s "
               f"({os.cpu_count()} cores here) -> {out}")
     return results
 

@@ -98,8 +98,8 @@ def create_labeled_video(
     colormap: matplotlib colormap of the bodyparts (default: config's colormap).
     alphavalue: opacity of the drawing, 0 to 1 (default: config's alphavalue).
     num_workers: 0: everything in this process; N: frame ranges as Ray tasks, about two per
-        worker (default: one Ray task per video when there are several, ranges on Ray for long
-        videos with save_frames, else this process).
+        worker (default: one Ray task per video when there are several, ranges on Ray for
+        videos longer than 300 frames with save_frames, else this process).
     segment_frames: frames per Ray range (default: from the video length and the workers).
     """
     cfg, targets = analysis_targets(config, videos, videotype, shuffle, trainingsetindex, destfolder)
@@ -141,7 +141,7 @@ def _render(plans: list[tuple[RenderJob, np.ndarray]], num_workers: int | None, 
     than the encoder, so there ranges pay off. Several videos are one Ray task each.
     """
     longest = max(job.nframes for job, _ in plans)
-    ranges = bool(num_workers) or (num_workers is None and save_frames and longest > 2 * MIN_SEGMENT)
+    ranges = bool(num_workers) or (num_workers is None and save_frames and longest > MIN_SEGMENT)
     if num_workers == 0 or (num_workers is None and len(plans) == 1 and not ranges):
         return [render_whole(job, points) for job, points in plans]
     from posering.ray_utils import ensure_ray, run_tasks
@@ -149,7 +149,7 @@ def _render(plans: list[tuple[RenderJob, np.ndarray]], num_workers: int | None, 
     if not ranges:
         return run_tasks(render_whole, plans)
     workers = num_workers or max(1, int(ensure_ray().cluster_resources().get("CPU", 1)))
-    return run_tasks(render_video_on_ray, [(job, points, segment_frames or _segment_size(job.nframes, workers))
+    return run_tasks(render_video_on_ray, [(job, points, segment_frames or _segment_size(job.nframes, workers, save_frames))
                                            for job, points in plans])
 
 
@@ -193,9 +193,11 @@ def _plan(target: AnalysisTarget, output: str, filtered: bool, displayedbodypart
     return job, points
 
 
-def _segment_size(nframes: int, workers: int) -> int:
-    """About two ranges per worker, none shorter than MIN_SEGMENT frames."""
-    return max(MIN_SEGMENT, math.ceil(nframes / (2 * max(1, workers))))
+def _segment_size(nframes: int, workers: int, matplotlib: bool = False) -> int:
+    """About two ranges per worker, none shorter than a few seconds of drawing (MIN_SEGMENT frames
+    on the fast path, a fifth of that with matplotlib, which draws about ten times slower)."""
+    shortest = MIN_SEGMENT // 5 if matplotlib else MIN_SEGMENT
+    return max(shortest, math.ceil(nframes / (2 * max(1, workers))))
 
 
 @functools.cache
