@@ -8,25 +8,9 @@ whole again. Coordinates always come back in full-frame pixels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-
-@dataclass
-class Box:
-    x1: int
-    y1: int
-    x2: int
-    y2: int
-
-    @property
-    def width(self) -> int:
-        return self.x2 - self.x1
-
-    @property
-    def height(self) -> int:
-        return self.y2 - self.y1
+from posering.project.config import Crop
 
 
 class DynamicCropper:
@@ -36,7 +20,7 @@ class DynamicCropper:
         self.width, self.height = width, height
         self.threshold, self.margin = threshold, margin
         self.min_size = min(min_size, width, height)
-        self.box: Box | None = None  # None: analyse the full frame
+        self.box: Crop | None = None  # None: analyse the full frame
 
     def update(self, pose: np.ndarray) -> None:
         """Set the box for the next frame from this frame's (K, 3) full-frame poses."""
@@ -49,7 +33,7 @@ class DynamicCropper:
         self.box = self.fit(x1, y1, x2, y2)
 
     def fit(self, x1: float, y1: float, x2: float, y2: float, width: int | None = None,
-            height: int | None = None) -> Box:
+            height: int | None = None) -> Crop:
         """A box inside the frame around (x1, y1, x2, y2), at least min_size (or exactly
         width x height when given, e.g. to match other crops in a batch)."""
         want_w = width or max(int(np.ceil(x2 - x1)), self.min_size)
@@ -58,4 +42,4 @@ class DynamicCropper:
         cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
         left = int(np.clip(round(cx - want_w / 2), 0, self.width - want_w))
         top = int(np.clip(round(cy - want_h / 2), 0, self.height - want_h))
-        return Box(left, top, left + want_w, top + want_h)
+        return Crop(x1=left, x2=left + want_w, y1=top, y2=top + want_h)
