@@ -161,3 +161,16 @@ def test_snapshot_refuses_pickled_objects(tmp_path):
     torch.save({"model": {}, "metadata": Payload()}, path)
     with pytest.raises(ModelError, match="cannot read snapshot"):
         load_snapshot(str(path))
+
+
+def test_hub_failure_is_explained_and_auto_falls_back(monkeypatch, tmp_path, caplog):
+    hub = pytest.importorskip("huggingface_hub.constants")
+    # Offline and an empty cache: the download fails at once instead of retrying for a minute.
+    monkeypatch.setattr(hub, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(hub, "HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(ModelError, match="timm hub") as err:
+        init_backbone_weights(build_backbone("resnet_18"), "hub")
+    assert "weight_init" in str(err.value)
+    with caplog.at_level(logging.INFO, logger="posering.model"):
+        used = init_backbone_weights(build_backbone("resnet_18"), "auto")
+    assert used.startswith("random initialisation") and "timm hub" in caplog.text
