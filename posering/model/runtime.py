@@ -4,12 +4,16 @@
 moves them to the device, normalises them there (/255, ImageNet mean and std), runs the network
 and decodes the poses there, returning an (N, K, 3) float32 tensor of x, y, likelihood.
 
-Defaults (precision="auto"), from posering/bench/model_runtime.py (numbers in docs/benchmarks.md):
-- CUDA: channels_last + bfloat16 autocast (float16 where the GPU lacks bfloat16).
-- CPU: channels_last + float32. bfloat16 autocast is ~2x faster on CPUs with AVX-512 BF16 /
-  AMX, but its rounding moves the peak of flat score maps (weakly trained models) by whole
-  cells, so it is opt-in (precision="bf16"). torch.compile and ONNX Runtime were measured and
-  not kept: see the benchmark.
+Defaults (precision="auto", backend="auto"), chosen by posering/bench/model_runtime.py on a
+2-core AVX-512 (BF16) CPU, 640x480 frames; see docs/benchmarks.md:
+- CPU: float32 through ONNX Runtime (the `onnx` extra), else torch float32 channels_last.
+  ONNX Runtime was the fastest path that keeps DeepLabCut's numbers: CPU time per frame
+  resnet_50 ~1.0 s vs 1.2-1.3 s (torch), mobilenet_v2_1.0 0.12 s vs 0.36 s, mobilenet_v4_small
+  0.07 s vs 0.15 s. bfloat16 autocast is ~2x faster still for resnet_50 but moved the peak
+  of 6 of 128 keypoints of DeepLabCut's (weak, flat-mapped) test model by whole cells, so it
+  is opt-in (precision="bf16"). torch.compile gained nothing reliable and costs 1-2 min of
+  compilation per input shape.
+- CUDA: torch, channels_last + float16 autocast (not measured here: no GPU was available).
 Decoding always runs in float32.
 """
 
