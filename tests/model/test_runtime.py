@@ -37,13 +37,13 @@ def _reference(model, frames):
 
 
 def test_fp32_predictor_equals_the_plain_path(model, frames):
-    predictor = make_predictor(model, device="cpu", precision="fp32")
+    predictor = make_predictor(model, device="cpu", precision="fp32", backend="torch")
     poses = predictor(frames)
     assert poses.shape == (2, 2, 3) and poses.dtype == torch.float32
     assert torch.allclose(poses, _reference(model, frames), atol=1e-3)
     # tensors are accepted as well as numpy arrays; BGR input is flipped on the device
     assert torch.allclose(predictor(torch.from_numpy(frames)), poses)
-    bgr = make_predictor(model, device="cpu", precision="fp32", channel_order="BGR")
+    bgr = make_predictor(model, device="cpu", precision="fp32", channel_order="BGR", backend="torch")
     assert torch.allclose(bgr(frames[..., ::-1].copy()), poses, atol=1e-5)
 
 
