@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from posering import storage
 from posering.errors import ModelError
-from posering.model import _io
 from posering.model.backbones import BACKBONES, backbone_entry
 from posering.model.heads import default_head_config
 from posering.model.targets import DEFAULT_LOCREF_STD, DEFAULT_POS_DIST_THRESH
@@ -229,7 +229,7 @@ def _set_dotted(config: dict, dotted: str, value) -> None:
 def load_model_config(path: str) -> dict:
     """pytorch_config.yaml as a dict (safe_load: the file is parsed, never executed)."""
     try:
-        config = yaml.safe_load(_io.read_text(str(path)))
+        config = yaml.safe_load(storage.read_text(str(path)))
     except yaml.YAMLError as err:
         raise ModelError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
     if not isinstance(config, dict):
@@ -239,7 +239,7 @@ def load_model_config(path: str) -> dict:
 
 def save_model_config(config: dict, path: str) -> None:
     """Write the config atomically, keys in DeepLabCut's order."""
-    _io.write_bytes(str(path), yaml.safe_dump(config, sort_keys=False).encode("utf-8"))
+    storage.write_bytes(str(path), yaml.safe_dump(config, sort_keys=False).encode("utf-8"))
 
 
 def _refuse(source, what: str) -> ModelError:

@@ -24,8 +24,8 @@ import logging
 import timm
 import torch
 
-from posering.errors import ModelError
-from posering.model import _io
+from posering import storage
+from posering.errors import ModelError, PoseringError
 from posering.model.backbones import Backbone
 
 log = logging.getLogger("posering.model")
@@ -110,8 +110,8 @@ def _load_hub(backbone: Backbone) -> str:
 
 def _load_file(backbone: Backbone, path: str, label: str) -> str:
     try:
-        raw = torch.load(io.BytesIO(_io.read_bytes(path)), weights_only=True, map_location="cpu")
-    except ModelError:
+        raw = torch.load(io.BytesIO(storage.read_bytes(path)), weights_only=True, map_location="cpu")
+    except PoseringError:  # already one line naming the location
         raise
     except Exception as err:
         raise ModelError(f"{path}: cannot read weights ({type(err).__name__}: {err})") from None

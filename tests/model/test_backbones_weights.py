@@ -9,7 +9,7 @@ import pytest
 import torch
 import torchvision
 
-from posering.errors import ModelError
+from posering.errors import ModelError, PoseringError
 from posering.model import (
     BACKBONES,
     build_backbone,
@@ -105,8 +105,11 @@ def test_refuses_weights_that_do_not_fit(tmp_path):
     torch.save(build_backbone("resnet_18").model.state_dict(), path)
     with pytest.raises(ModelError, match="does not fit backbone resnet_50"):
         init_backbone_weights(build_backbone("resnet_50"), str(path))
-    with pytest.raises(ModelError, match="cannot read weights"):
+    with pytest.raises(PoseringError, match="missing.pth"):
         init_backbone_weights(build_backbone("resnet_18"), str(tmp_path / "missing.pth"))
+    (tmp_path / "junk.pth").write_bytes(b"not a torch file")
+    with pytest.raises(ModelError, match="cannot read weights"):
+        init_backbone_weights(build_backbone("resnet_18"), str(tmp_path / "junk.pth"))
 
 
 def test_random_init_is_logged(caplog):
