@@ -90,11 +90,19 @@ class Predictor:
         self.locref_std = float(spec.locref_std) if spec else DEFAULT_LOCREF_STD
         self.apply_sigmoid = bool(spec.apply_sigmoid) if spec else False
 
+        self.network = None
         if self.backend == "onnxruntime":
             from posering.model.onnx_network import OnnxNetwork
 
-            self.network = OnnxNetwork(model)
-        else:
+            try:
+                self.network = OnnxNetwork(model)
+            except Exception as err:  # the exporter or the runtime could not take this model
+                if backend != "auto":
+                    raise
+                log.warning("ONNX Runtime unavailable for this model (%s: %s); using torch",
+                            type(err).__name__, str(err).splitlines()[0] if str(err) else "")
+                self.backend, self.channels_last = "torch", channels_last
+        if self.network is None:
             model = model.to(self.device).eval()
             if self.channels_last:
                 model = model.to(memory_format=torch.channels_last)
