@@ -17,6 +17,8 @@ from posering.model import (
     read_model_spec,
 )
 
+pytestmark = pytest.mark.shared_data
+
 # Raw outputs vs DeepLabCut's own (same weights, same frames, CPU float32): measured max abs
 # differences are ~2e-7 (heatmap) and ~1e-5 (locref, values up to ~3.6); the tolerances leave a
 # margin for other CPUs' kernels while staying far below anything that moves a decoded pose.
