@@ -97,6 +97,8 @@ def _check_refusals(config: dict, source) -> None:
     heads = _get(config, "model.heads") or {}
     if not isinstance(heads, dict) or set(heads) != {"bodypart"}:
         raise _refuse(source, f"model.heads has {sorted(heads)} (multi-animal or identity heads)")
+    if not isinstance(heads["bodypart"], dict):
+        raise ModelError(f"{source}: model.heads.bodypart must be a mapping of head settings")
     head_type = heads["bodypart"].get("type")
     if head_type != "HeatmapHead":
         raise _refuse(source, f"head type {head_type!r} is not supported (HeatmapHead only)")
@@ -154,6 +156,14 @@ def parse_model_config(config: dict, source_path: str = "<model config>") -> Mod
     _check_head(source, "heatmap_config", heatmap_config, entry.channels, k)
     if locref_config is not None:
         _check_head(source, "locref_config", locref_config, entry.channels, 2 * k)
+    head_stride = 1
+    for step in heatmap_config["strides"]:
+        head_stride *= int(step)
+    if output_stride % head_stride:
+        raise ModelError(
+            f"{source}: heatmap_config strides {heatmap_config['strides']} (x{head_stride}) do not "
+            f"divide the backbone's output stride {output_stride}"
+        )
     if "num_heatmaps" in generator and int(generator["num_heatmaps"]) != k:
         raise ModelError(
             f"{source}: target_generator.num_heatmaps is {generator['num_heatmaps']} but "
