@@ -54,8 +54,9 @@ def resolve_precision(precision: str, device: torch.device) -> str:
         raise ValueError(f"precision {precision!r}: use one of {PRECISIONS}")
     if precision != "auto":
         return precision
-    # fp16 rather than bf16 on CUDA: as fast on tensor cores, 8x finer rounding (bf16 moved the
-    # peak of 6 of 128 flat keypoint maps of DeepLabCut's weak test model, fp16 1 of 128).
+    # fp16 rather than bf16 on CUDA: as fast on tensor cores, 8x finer rounding. Under CPU
+    # autocast, bf16 moved the peak of 6 of 128 (flat) keypoint maps of DeepLabCut's weak test
+    # model by > 1 px, fp16 1 of 128; pass precision="fp32" for DeepLabCut's exact numbers.
     return "fp16" if device.type == "cuda" else "fp32"
 
 
