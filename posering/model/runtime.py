@@ -5,13 +5,13 @@ moves them to the device, normalises them there (/255, ImageNet mean and std), r
 and decodes the poses there, returning an (N, K, 3) float32 tensor of x, y, likelihood.
 
 Defaults (precision="auto", backend="auto"), chosen by posering/bench/model_runtime.py on a
-2-core AVX-512 (BF16) CPU, 640x480 frames; see docs/benchmarks.md:
+2-core AVX-512 (BF16) CPU, batches of 640x480 frames; see docs/benchmarks.md:
 - CPU: float32 through ONNX Runtime (the `onnx` extra), else torch float32 channels_last.
-  ONNX Runtime was the fastest path that keeps DeepLabCut's numbers: CPU time per frame
-  resnet_50 ~1.0 s vs 1.2-1.3 s (torch), mobilenet_v2_1.0 0.12 s vs 0.36 s, mobilenet_v4_small
-  0.07 s vs 0.15 s. bfloat16 autocast is ~2x faster still for resnet_50 but moved the peak
-  of 6 of 128 keypoints of DeepLabCut's (weak, flat-mapped) test model by whole cells, so it
-  is opt-in (precision="bf16"). torch.compile gained nothing reliable and costs 1-2 min of
+  ONNX Runtime was the fastest path that keeps DeepLabCut's numbers (ms per frame, torch fp32
+  vs ONNX Runtime): resnet_50 533 vs 518, mobilenet_v2_1.0 309 vs 123, mobilenet_v4_small 35
+  vs 29. bfloat16 autocast is ~2x faster than float32 (resnet_50 250 ms) but moved the peak of
+  6 of 128 keypoints of DeepLabCut's (weak, flat-mapped) test model by whole cells, so it is
+  opt-in (precision="bf16"). torch.compile gained nothing reliable and costs 1-2 min of
   compilation per input shape.
 - CUDA: torch, channels_last + float16 autocast (not measured here: no GPU was available).
 Decoding always runs in float32.
