@@ -161,5 +161,11 @@ def make_predictor(
     precision: str = "auto",
     **options,
 ) -> Predictor:
-    """The default inference path for `model` (see the module docstring); options go to Predictor."""
+    """The default inference path for `model` (see the module docstring); options go to Predictor.
+
+    On the CPU the default exports the model to ONNX Runtime once, here (3-5 s on 2 cores for
+    mobilenet_v4_small..resnet_50): worth it for a video, not for a handful of images, where
+    callers should pass backend="torch". The ONNX session holds the weights as they were at
+    this call: make a new predictor after training further.
+    """
     return Predictor(model, device=device, precision=precision, **options)
