@@ -218,6 +218,7 @@ def _metadata(job, model_ref: ModelRef, settings: AnalysisSettings, resources: R
         "settings": settings.describe(),
         "coordinates": "full-frame pixels",
         "run": {"workers": resources.num_workers, "nodes": len(report.nodes) or 1,
+                "worker_peak_rss_mb": round(report.worker_peak_rss_mb, 1) or None,
                 "device": resources.device, "frames": report.frames,
                 "seconds": round(report.seconds, 3),
                 "frames_per_second": round(report.frames / report.seconds, 3) if report.seconds else None},

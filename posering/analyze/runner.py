@@ -40,6 +40,7 @@ class Resources:
 class RunReport:
     failures: dict[str, str] = field(default_factory=dict)
     nodes: set[str] = field(default_factory=set)  # Ray node ids that analysed shards
+    worker_peak_rss_mb: float = 0.0  # the largest resident memory of any worker
     frames: int = 0
     seconds: float = 0.0
 
@@ -104,6 +105,7 @@ def run_on_ray(model_ref: ModelRef, settings: AnalysisSettings, shards: list[Sha
                 report.failures[result["video"]] = result["error"]
             elif result:
                 report.nodes.add(result["node"])
+                report.worker_peak_rss_mb = max(report.worker_peak_rss_mb, result["peak_rss_mb"])
         bar.n = ray.get(counter.total.remote())
         bar.refresh()
     for worker in workers:

@@ -9,6 +9,8 @@ without a part are redone.
 
 from __future__ import annotations
 
+import resource
+
 import ray
 
 from posering import storage
@@ -63,7 +65,8 @@ class PoseWorker:
         except Exception as exc:  # a decoder crash on a corrupt file, say: report it by video
             return {"video": shards[0].video, "error": f"{type(exc).__name__}: {exc}"}
         node = ray.get_runtime_context().get_node_id()
-        return {"video": shards[0].video, "error": None, "shards": len(todo), "node": node}
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return {"video": shards[0].video, "error": None, "shards": len(todo), "node": node, "peak_rss_mb": peak_mb}
 
 
 def remote_worker_class(num_cpus: float, num_gpus: float, max_restarts: int = 3):

@@ -1,0 +1,68 @@
+"""Peak memory of an analysis worker against video length (it must not grow with the video).
+
+    posering bench analyze-memory --minutes 1 30
+
+Renders synthetic 640x480 videos of each length once (into --workdir), analyzes each on one Ray
+worker with a small untrained network (memory, not accuracy, is measured), and prints the
+worker's peak resident memory from the run metadata.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import torch
+import yaml
+
+from posering.bench._shared import table, timed
+
+
+def _project(work: Path, net_type: str) -> str:
+    from posering.demo.run import make_demo_project
+    from posering.model.build import build_model, save_snapshot
+    from posering.model.config import make_model_config, parse_model_config, save_model_config
+    from posering.project import ProjectConfig, ProjectPaths
+
+    config_path = make_demo_project(str(work / "project"), nframes=60, nlabeled=5)
+    config = ProjectConfig.load(config_path)
+    paths = ProjectPaths(config)
+    model_config_file = paths.model_config_file(0.95, 1)
+    model_config = make_model_config(net_type, config.bodyparts, config.project_path, model_config_file)
+    save_model_config(model_config, model_config_file)
+    torch.manual_seed(0)
+    model = build_model(parse_model_config(model_config, model_config_file))
+    save_snapshot(paths.train_dir(0.95, 1) + "/snapshot-001.pt", model, {"epoch": 1})
+    return config_path
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    from posering.analyze.analyze_videos import analyze_videos
+    from posering.demo.synthetic import Scene, render_video
+
+    parser = argparse.ArgumentParser(prog="posering bench analyze-memory", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, nargs="+", default=[1, 30])
+    parser.add_argument("--net-type", default="mobilenet_v4_small")
+    parser.add_argument("--workdir", default=None)
+    args = parser.parse_args(argv)
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="posering-bench-memory-"))
+    config = _project(work, args.net_type)
+    rows = []
+    for minutes in args.minutes:
+        video = work / f"synthetic-{minutes:g}min.mp4"
+        frames = int(minutes * 60 * 30)
+        if not video.exists():
+            render_video(str(video), Scene(width=640, height=480, nframes=frames, body_length=110))
+        out = work / f"out-{minutes:g}"
+        scorer, seconds = timed(analyze_videos, config, [str(video)], num_workers=1, destfolder=str(out),
+                                overwrite=True, precision="fp32")
+        meta = yaml.safe_load((out / f"{video.stem}{scorer}_meta.yaml").read_text())
+        rows.append({"video": f"{minutes:g} min ({frames} frames, 640x480)", "frames/s": frames / seconds,
+                     "worker peak RSS (MiB)": meta["run"]["worker_peak_rss_mb"]})
+    print(table(rows, ["video", "frames/s", "worker peak RSS (MiB)"]))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
