@@ -53,3 +53,40 @@ def make_shuffle(config_path, net_type: str = "resnet_18", shuffle: int = 1, tra
     model_cfg = make_model_config(net_type, cfg.bodyparts, cfg.project_path, config_file, **overrides)
     save_model_config(model_cfg, config_file)
     return model_cfg
+
+
+# -- one tiny trained model per test session, copied for each test that needs it ------------------
+TINY_NET = "mobilenet_v4_small"
+TINY_TRAIN = [0, 10]
+TINY_TEST = [2, 12]
+TINY_SETTINGS = {
+    # No augmentation: the test checks that the network fits its training frames.
+    "data.train": {"affine": None, "crop_sampling": None, "normalize_images": True},
+    "posering.weight_init": "none",
+    "runner.optimizer.params.lr": 2e-3,
+    "runner.eval_interval": 10,
+    "runner.key_metric": "test.rmse",
+    "runner.key_metric_asc": False,
+    "train_settings.batch_size": 2,
+    "train_settings.display_iters": 10,
+}
+_TRAINED: dict[str, str] = {}
+
+
+def trained_demo_project(tmp_path_factory, iterations: int = 40) -> str:
+    """A demo project with a tiny network trained `iterations` steps; trained once per session."""
+    import shutil
+
+    from posering.demo.run import make_demo_project
+    from posering.train.train_network import train_network
+
+    if "demo" not in _TRAINED:
+        folder = tmp_path_factory.mktemp("trained-demo")
+        config = make_demo_project(str(folder / "demo"), nframes=120, nlabeled=20)
+        make_shuffle(config, TINY_NET, train=TINY_TRAIN, test=TINY_TEST, **TINY_SETTINGS)
+        train_network(config, maxiters=iterations, save_epochs=20, progress=False, precision="fp32")
+        _TRAINED["demo"] = config
+    source = load_config(_TRAINED["demo"]).project_path
+    target = tmp_path_factory.mktemp("demo-copy") / "project"
+    shutil.copytree(source, target)
+    return str(target / "config.yaml")

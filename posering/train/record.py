@@ -65,6 +65,7 @@ class TrainingRecorder(Hooks):
         self.rows = [r for r in read_learning_stats(self.stats_file) if int(r["step"]) < first_epoch]
         self.bar = None
         self.last_loss_read = 0.0
+        self.last_written = 0.0
         self.saved: list[str] = []
 
     # -- loop hooks ------------------------------------------------------------------------------
@@ -112,17 +113,22 @@ class TrainingRecorder(Hooks):
         metadata = {"epoch": end.epoch, "iteration": end.iteration,
                     "metrics": {f"metrics/{k}": v for k, v in metrics.items()},
                     "losses": {**train_losses, **eval_losses}}
+        written = []
         if self.keeper.due(end.epoch, end.last) or metrics:
             written = self.keeper.update(end.epoch, end.state(), metadata, last=end.last)
             for location in written:
                 log.info("saved %s", storage.name(location))
             self.saved.extend(written)
-        self.write_files()
+        # Files are rewritten when a snapshot is saved, at the end, and at most every 30 s
+        # otherwise: with small datasets epochs take a second and a plot costs half of one.
+        if written or end.last or time.monotonic() - self.last_written > 30:
+            self.write_files()
         if end.last and self.bar is not None:
             self.bar.close()
 
     # -- files -------------------------------------------------------------------------------------
     def write_files(self) -> None:
+        self.last_written = time.monotonic()
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
