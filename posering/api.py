@@ -16,9 +16,17 @@ ENTRIES: dict[str, str] = {
     "demo": "posering.demo:demo",
     "create_new_project": "posering.project.create:create_new_project",
     "add_new_videos": "posering.project.create:add_new_videos",
+    "extract_frames": "posering.frames.extract:extract_frames",
+    "check_labels": "posering.viz.check_labels:check_labels",
+    "create_training_dataset": "posering.dataset.create:create_training_dataset",
+    "create_training_model_comparison": "posering.dataset.comparison:create_training_model_comparison",
+    "merge_datasets": "posering.dataset.merge:merge_datasets",
     "train_network": "posering.train.train_network:train_network",
     "evaluate_network": "posering.evaluate.evaluate_network:evaluate_network",
     "extract_save_all_maps": "posering.evaluate.maps:extract_save_all_maps",
+    "analyze_videos": "posering.analyze.analyze_videos:analyze_videos",
+    "analyze_time_lapse_frames": "posering.analyze.timelapse:analyze_time_lapse_frames",
+    "export_dlc": "posering.interop.export_dlc:export_dlc",
 }
 
 

@@ -43,8 +43,8 @@ def frame_index_from_name(image_name: str) -> int | None:
 
 
 def net_display_name(net_type: str) -> str:
-    """``resnet_50`` -> ``Resnet50`` (how DeepLabCut 3 writes nets in scorer names)."""
-    return "".join(part.capitalize() if i == 0 else part for i, part in enumerate(net_type.split("_")))
+    """``resnet_50`` -> ``Resnet50``: split on ``_``, each part capitalised (DeepLabCut 3's scorer names)."""
+    return "".join(part[:1].upper() + part[1:] for part in net_type.split("_"))
 
 
 def scorer_name(net_type: str, task: str, date: str, shuffle: int, snapshot_uid: str | int) -> str:

@@ -3,6 +3,12 @@
 ``video_sets`` keys are absolute paths written on the machine that created the project. When a
 project is moved or shared those paths go stale; the video is then looked up by name in the
 project's own ``videos/`` folder, so a copied project keeps working.
+
+Which videos make up the training data: the stems of the ``video_sets`` keys. DeepLabCut's own
+example projects ship with a placeholder key ("WILL BE AUTOMATICALLY UPDATED BY DEMO CODE") and
+their labels in ``labeled-data/<stem>/``; while ``video_sets`` holds a placeholder (or nothing),
+the labeled-data folders found on disk also count as the project's videos for dataset purposes
+(:func:`dataset_video_stems`).
 """
 
 from __future__ import annotations
@@ -30,6 +36,23 @@ def resolve_video(config: ProjectConfig, video_key: str) -> str | None:
 def video_stems(config: ProjectConfig) -> list[str]:
     """The labeled-data folder names of the videos in ``video_sets`` (placeholders skipped)."""
     return [storage.stem(key) for key in config.video_sets if not is_placeholder(key)]
+
+
+def dataset_video_stems(config: ProjectConfig) -> list[str]:
+    """The labeled-data folders that feed training datasets, label checks and merges.
+
+    The stems of ``video_sets``. A placeholder key (DeepLabCut's example projects) stands for the
+    videos whose frames ship in ``labeled-data/``: while ``video_sets`` holds one, or holds nothing,
+    every folder under ``labeled-data/`` counts as well (except check_labels' ``*_labeled``).
+    """
+    stems = list(dict.fromkeys(video_stems(config)))
+    if stems and not any(is_placeholder(key) for key in config.video_sets):
+        return stems
+    folder = ProjectPaths(config).labeled_data_dir
+    on_disk = [entry for entry in storage.listdir(folder)
+               if not entry.endswith("_labeled") and not entry.startswith(".")
+               and entry not in stems and storage.isdir(storage.join(folder, entry))]
+    return stems + on_disk
 
 
 def collect_videos(videos: list[str] | str, videotype: str = "") -> list[str]:

@@ -1,0 +1,1 @@
+"""Video analysis: videos -> pose tables, batched, sharded across Ray actors, resumable."""

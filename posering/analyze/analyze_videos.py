@@ -1,0 +1,230 @@
+"""analyze_videos: a collection of videos -> DeepLabCut pose tables, on local Ray or a cluster."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import math
+import os
+from dataclasses import dataclass, field
+
+from posering import __version__, storage
+from posering.analyze.outputs import OUTPUT_FORMATS, output_locations, poses_table, write_outputs
+from posering.analyze.runner import Resources, RunReport, run_in_process, run_on_ray
+from posering.analyze.settings import AnalysisSettings, DynamicCropping
+from posering.analyze.shards import Shard, plan_shards, read_parts
+from posering.errors import PoseringError
+from posering.project import load_config
+from posering.project.config import Crop
+from posering.project.models import ModelRef, resolve_model
+from posering.project.videos import collect_videos
+from posering.video import VideoInfo, probe
+
+log = logging.getLogger("posering.analyze")
+PARTS_FOLDER = ".posering-parts"
+
+
+@dataclass
+class VideoJob:
+    video: str
+    info: VideoInfo | None
+    outputs: dict[str, str]
+    parts_dir: str = ""
+    shards: list[Shard] = field(default_factory=list)
+    status: str = "pending"  # pending | skipped | done | failed
+    error: str = ""
+
+
+def analyze_videos(
+    config: str,
+    videos: list[str],
+    videotype: str = "",
+    shuffle: int = 1,
+    trainingsetindex: int = 0,
+    gputouse: int | None = None,
+    save_as_csv: bool = False,
+    destfolder: str | None = None,
+    batch_size: int | None = None,
+    cropping: list | None = None,
+    dynamic: tuple = (False, 0.5, 10),
+    snapshot_index: int | None = None,
+    overwrite: bool = False,
+    output_format: tuple = ("h5",),
+    num_workers: int | None = None,
+    address: str | None = None,
+    shard_frames: int | None = None,
+    precision: str = "auto",
+) -> str:
+    """Analyze videos with a trained network; returns the scorer name (as DeepLabCut does).
+
+    Parameters
+    ----------
+    config: path or URL of the project's config.yaml.
+    videos: video files, folders of videos, or s3:// prefixes; they need not be in config.yaml.
+    videotype: only videos with this extension in folders (e.g. .mp4); default: all video types.
+    shuffle: which shuffle's model to use.
+    trainingsetindex: which TrainingFraction of config.yaml the model was trained with.
+    gputouse: GPU index for the single-process path (Ray assigns GPUs to workers itself).
+    save_as_csv: also write the table as CSV.
+    destfolder: where outputs go (default: beside each video); local or s3://.
+    batch_size: frames per batch (default: config.yaml's batch_size).
+    cropping: [x1, x2, y1, y2] to analyze only this box (default: config's x1..y2 when
+        cropping is true); coordinates come back in full-frame pixels.
+    dynamic: (enabled, threshold, margin): follow the animal with a box once a bodypart's
+        likelihood reaches threshold, growing it by margin pixels; works with batching.
+    snapshot_index: which snapshot (default: config's snapshotindex; -1 = best, else last).
+    overwrite: analyze again videos that already have outputs.
+    output_format: any of h5, csv, parquet (h5 is always written).
+    num_workers: model replicas on Ray (default: one per GPU, else one per 4 CPUs, at least one);
+        0 runs in this process without Ray.
+    address: Ray cluster to use (default: RAY_ADDRESS, else a local Ray instance).
+    shard_frames: frames per shard (default: chosen from the video length and worker count).
+    precision: inference precision: auto, fp32, bf16 or fp16.
+    """
+    cfg = load_config(config)
+    model_ref = resolve_model(cfg, shuffle, trainingsetindex, snapshot_index)
+    bodyparts = _model_bodyparts(model_ref)
+    settings = AnalysisSettings(
+        batch_size=int(batch_size or cfg.get("batch_size", 8)),
+        crop=Crop.parse(cropping, "cropping") if cropping else cfg.analysis_crop(),
+        dynamic=DynamicCropping.parse(dynamic),
+        precision=precision,
+    )
+    formats = _formats(output_format, save_as_csv)
+    resources = _resources(num_workers, gputouse, address)
+    jobs = [_plan(video, model_ref, settings, destfolder, overwrite, resources, shard_frames)
+            for video in collect_videos(videos, videotype)]
+    if not jobs:
+        raise PoseringError(f"no videos found in {videos} (videotype {videotype!r})")
+    shards = [s for job in jobs if job.status == "pending" for s in job.shards]
+    total = sum(len(s) for s in shards)
+    log.info("analyzing %d videos (%d frames) with %s", sum(j.status == "pending" for j in jobs), total,
+             model_ref.scorer)
+    runner = run_in_process if resources.num_workers == 0 else run_on_ray
+    report = runner(model_ref, settings, shards, resources, total) if shards else RunReport()
+    for job in jobs:
+        if job.status == "pending":
+            _assemble(job, report, model_ref, bodyparts, settings, formats, resources, cfg)
+    _print_summary(jobs, report)
+    return model_ref.scorer
+
+
+def _formats(output_format, save_as_csv: bool) -> set[str]:
+    formats = {output_format} if isinstance(output_format, str) else set(output_format or ())
+    unknown = formats - set(OUTPUT_FORMATS)
+    if unknown:
+        raise PoseringError(f"output_format {sorted(unknown)}: choose from {list(OUTPUT_FORMATS)}")
+    return formats | {"h5"} | ({"csv"} if save_as_csv else set())
+
+
+def _resources(num_workers: int | None, gputouse: int | None, address: str | None) -> Resources:
+    import torch
+
+    gpus = torch.cuda.device_count()
+    cpus = os.cpu_count() or 1
+    if num_workers == 0:
+        device = f"cuda:{gputouse}" if gputouse is not None and gpus else "auto"
+        return Resources(num_workers=0, device=device, address=address)
+    if gpus:
+        return Resources(num_workers=num_workers or gpus, cpus_per_worker=1, gpus_per_worker=1,
+                         device="cuda", address=address)
+    workers = num_workers or max(1, cpus // 4)
+    threads = max(1, cpus // workers)
+    return Resources(num_workers=workers, cpus_per_worker=min(threads, cpus), threads_per_worker=threads,
+                     device="cpu", address=address)
+
+
+def _plan(video: str, model_ref: ModelRef, settings: AnalysisSettings, destfolder: str | None,
+          overwrite: bool, resources: Resources, shard_frames: int | None) -> VideoJob:
+    outputs = output_locations(video, model_ref.scorer, destfolder)
+    folder = destfolder or storage.parent(video)
+    parts_dir = storage.join(folder, PARTS_FOLDER,
+                             f"{storage.stem(video)}{model_ref.scorer}-{settings.key(model_ref.scorer)}")
+    job = VideoJob(video, None, outputs, parts_dir)
+    if storage.exists(outputs["h5"]) and not overwrite:
+        job.status = "skipped"
+        return job
+    try:
+        job.info = probe(video)
+    except PoseringError as exc:
+        job.status, job.error = "failed", str(exc)
+        return job
+    if overwrite:
+        storage.remove(parts_dir, recursive=True)
+    size = shard_frames or _shard_size(job.info.frame_count, settings, resources)
+    job.shards = plan_shards(video, job.info.frame_count, parts_dir, size)
+    return job
+
+
+def _shard_size(nframes: int, settings: AnalysisSettings, resources: Resources) -> int:
+    workers = max(1, resources.num_workers)
+    if settings.dynamic.enabled:
+        # Lockstep groups of batch_size shards per worker; each shard starts with one full frame.
+        return max(100, math.ceil(nframes / (settings.batch_size * workers)))
+    return int(min(1000, max(64, math.ceil(nframes / (4 * workers)))))
+
+
+def _assemble(job: VideoJob, report: RunReport, model_ref: ModelRef, bodyparts: list[str],
+              settings: AnalysisSettings, formats: set[str], resources: Resources, cfg) -> None:
+    if job.video in report.failures:
+        job.status, job.error = "failed", report.failures[job.video]
+        return
+    try:
+        poses = read_parts(job.parts_dir, job.info.frame_count)
+    except PoseringError as exc:
+        job.status, job.error = "failed", str(exc)
+        return
+    table = poses_table(poses, model_ref.scorer, bodyparts)
+    metadata = _metadata(job, model_ref, settings, resources, report, cfg)
+    write_outputs(table, job.outputs, formats, metadata)
+    storage.remove(job.parts_dir, recursive=True)
+    job.status = "done"
+
+
+def _metadata(job, model_ref: ModelRef, settings: AnalysisSettings, resources: Resources,
+              report: RunReport, cfg) -> dict:
+    config_hash = hashlib.sha1(storage.read_bytes(cfg.location) +
+                               storage.read_bytes(model_ref.config_file)).hexdigest()
+    info = job.info
+    return {
+        "scorer": model_ref.scorer,
+        "model": {"net_type": model_ref.net_type, "config": model_ref.config_file,
+                  "snapshot": model_ref.snapshot.location, "shuffle": model_ref.shuffle,
+                  "training_fraction": model_ref.fraction, "iteration": model_ref.iteration},
+        "config_hash": config_hash,
+        "video": {"path": job.video, "fps": info.fps, "nframes": info.frame_count,
+                  "metadata_nframes": info.metadata_frame_count, "width": info.width, "height": info.height},
+        "settings": settings.describe(),
+        "coordinates": "full-frame pixels",
+        "run": {"workers": resources.num_workers, "nodes": len(report.nodes) or 1,
+                "device": resources.device, "frames": report.frames,
+                "seconds": round(report.seconds, 3),
+                "frames_per_second": round(report.frames / report.seconds, 3) if report.seconds else None},
+        "posering_version": __version__,
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+    }
+
+
+def _model_bodyparts(model_ref: ModelRef) -> list[str]:
+    from posering.model.config import read_model_spec
+
+    return list(read_model_spec(model_ref.config_file).bodyparts)
+
+
+def _print_summary(jobs: list[VideoJob], report: RunReport) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="analyze_videos", show_lines=False)
+    for column in ("video", "frames", "status", "output / problem"):
+        table.add_column(column)
+    for job in jobs:
+        frames = str(job.info.frame_count) if job.info else "-"
+        where = job.outputs["h5"] if job.status in ("done", "skipped") else job.error
+        table.add_row(storage.name(job.video), frames, job.status, where)
+    speed = f"{report.frames / report.seconds:.1f} frames/s" if report.seconds else "nothing to analyze"
+    console = Console(stderr=True)
+    console.print(table)
+    console.print(f"{report.frames} frames in {report.seconds:.1f} s ({speed}); "
+                  f"{sum(j.status == 'failed' for j in jobs)} failed")

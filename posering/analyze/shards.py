@@ -1,0 +1,93 @@
+"""Shards: frame ranges of a video, each analysed once into its own part file.
+
+A part file holds the poses of frames ``[start, stop)``; it is written atomically, once, so a
+killed run leaves complete parts only. Planning a (re)run looks at the parts already there and
+shards only the frames they do not cover, so finished shards are never redone, whatever shard
+size the earlier run used. The video's outputs are assembled once its parts tile every frame
+exactly once.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from posering import storage
+from posering.errors import PoseringError
+
+_PART = re.compile(r"^part-(\d+)-(\d+)\.npz$")
+
+
+@dataclass(frozen=True)
+class Shard:
+    video: str
+    start: int
+    stop: int
+    parts_dir: str
+
+    @property
+    def part(self) -> str:
+        return storage.join(self.parts_dir, f"part-{self.start:09d}-{self.stop:09d}.npz")
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+
+def existing_parts(parts_dir: str) -> list[tuple[int, int]]:
+    ranges = []
+    for name in storage.listdir(parts_dir):
+        match = _PART.match(name)
+        if match:
+            ranges.append((int(match.group(1)), int(match.group(2))))
+    return sorted(ranges)
+
+
+def uncovered(nframes: int, done: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Frame ranges of ``[0, nframes)`` not covered by the ``done`` ranges."""
+    gaps, cursor = [], 0
+    for start, stop in sorted(done):
+        if start > cursor:
+            gaps.append((cursor, min(start, nframes)))
+        cursor = max(cursor, stop)
+    if cursor < nframes:
+        gaps.append((cursor, nframes))
+    return [(a, b) for a, b in gaps if b > a]
+
+
+def plan_shards(video: str, nframes: int, parts_dir: str, shard_frames: int) -> list[Shard]:
+    """Shards for the frames that no existing part covers."""
+    shards = []
+    for start, stop in uncovered(nframes, existing_parts(parts_dir)):
+        for first in range(start, stop, shard_frames):
+            shards.append(Shard(video, first, min(first + shard_frames, stop), parts_dir))
+    return shards
+
+
+def write_part(shard: Shard, poses: np.ndarray) -> None:
+    if poses.shape[0] != len(shard):
+        raise PoseringError(f"{shard.video}: shard [{shard.start}, {shard.stop}) produced "
+                            f"{poses.shape[0]} rows")
+    buffer = io.BytesIO()
+    np.savez(buffer, start=shard.start, stop=shard.stop, poses=poses.astype(np.float32))
+    storage.write_bytes(shard.part, buffer.getvalue())
+
+
+def read_parts(parts_dir: str, nframes: int) -> np.ndarray:
+    """All parts stitched in frame order; every frame must appear exactly once."""
+    ranges = existing_parts(parts_dir)
+    cursor, pieces = 0, []
+    for start, stop in ranges:
+        if start != cursor:
+            problem = "overlap" if start < cursor else "gap"
+            raise PoseringError(f"{parts_dir}: parts {problem} at frame {min(start, cursor)}; "
+                                "delete this folder and analyze again")
+        name = f"part-{start:09d}-{stop:09d}.npz"
+        with np.load(io.BytesIO(storage.read_bytes(storage.join(parts_dir, name)))) as data:
+            pieces.append(data["poses"])
+        cursor = stop
+    if cursor != nframes:
+        raise PoseringError(f"{parts_dir}: parts cover {cursor} of {nframes} frames")
+    return np.concatenate(pieces, axis=0)

