@@ -120,7 +120,7 @@ def extract_save_all_maps(config: str, shuffle: int = 1, trainingsetindex: int =
         scores = [_upsample(np.clip(heat[k], 0, None), stride, image.shape) for k in chosen]
         labels = training_set.keypoints[row][chosen]
         base = f"{kind.get(row, 'Unused')}-{parts[-2]}-{parts[-1].rsplit('.', 1)[0]}"
-        title = f"{kind.get(row, 'Unused')}: {'/'.join(parts[-2:])} ({snapshot.name})"
+        title = f"{kind.get(row, 'Unused')}: {'/'.join(parts[-2:])} ({storage.name(snapshot.location)})"
         storage.write_bytes(storage.join(folder, f"{base}_scmap.png"),
                             _panels(image, scores, labels, pose, names, title))
         if "locref" in maps:

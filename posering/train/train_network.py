@@ -26,7 +26,7 @@ from posering.train.augment import Augmenter
 from posering.train.data import PoseDataset
 from posering.train.loop import train
 from posering.train.record import LogCapture, TrainingRecorder
-from posering.train.snapshots import SnapshotKeeper, latest_resumable, list_snapshots, read_snapshot
+from posering.train.snapshots import SnapshotKeeper, snapshot_files, latest_resumable, read_snapshot
 from posering.train.split import load_training_set
 from posering.train.validate import TestSetEvaluator
 
@@ -79,12 +79,12 @@ def apply_overrides(model_cfg: dict, steps_per_epoch: int, *, max_snapshots_to_k
 
 def _archive_old_snapshots(train_dir: str) -> None:
     """A fresh run moves the previous run's snapshots aside instead of mixing or deleting them."""
-    old = list_snapshots(train_dir)
+    old = snapshot_files(train_dir)
     if not old:
         return
     folder = storage.join(train_dir, f"previous-run-{time.strftime('%Y%m%d-%H%M%S')}")
     for snapshot in old:
-        storage.copy(snapshot.location, storage.join(folder, snapshot.name))
+        storage.copy(snapshot.location, storage.join(folder, storage.name(snapshot.location)))
         storage.remove(snapshot.location)
     log.warning("train/ held snapshots of an earlier run: moved to %s (pass resume=True to "
                 "continue a run instead)", folder)

@@ -1,6 +1,7 @@
 """Snapshots: DeepLabCut's names, rotation and selection; safe loading; the LR schedule."""
 
 import pickle
+from pathlib import Path
 
 import pytest
 import torch
@@ -34,23 +35,23 @@ def test_rotation_keeps_last_n_plus_best_and_index_minus_one_is_best(tmp_path):
     for epoch in range(1, 9):
         keeper.update(epoch, tiny_state(epoch), {"epoch": epoch, "metrics": {"metrics/test.rmse": rmse[epoch]}},
                       last=epoch == 8)
-    names = [s.name for s in list_snapshots(str(tmp_path))]
+    names = [Path(s.location).name for s in list_snapshots(str(tmp_path))]
     assert names == ["snapshot-006.pt", "snapshot-008.pt", "snapshot-best-003.pt"]
-    assert select_snapshots(str(tmp_path), -1)[0].name == "snapshot-best-003.pt"
-    assert select_snapshots(str(tmp_path), 0)[0].name == "snapshot-006.pt"
-    assert [s.name for s in select_snapshots(str(tmp_path), "all")] == names
+    assert Path(select_snapshots(str(tmp_path), -1)[0].location).name == "snapshot-best-003.pt"
+    assert Path(select_snapshots(str(tmp_path), 0)[0].location).name == "snapshot-006.pt"
+    assert [Path(s.location).name for s in select_snapshots(str(tmp_path), "all")] == names
     assert select_snapshots(str(tmp_path), "snapshot-008")[0].epoch == 8
-    assert latest_resumable(str(tmp_path)).name == "snapshot-008.pt"
+    assert Path(latest_resumable(str(tmp_path)).location).name == "snapshot-008.pt"
     assert select_snapshots(str(tmp_path), -1)[0].uid == "best-3"
     assert select_snapshots(str(tmp_path), 1)[0].uid == "8"
-    with pytest.raises(ModelError, match="only 3 snapshots"):
+    with pytest.raises(ModelError, match="snapshot index 5 does not exist"):
         select_snapshots(str(tmp_path), 5)
     # The best metric carries over to a new keeper (a resumed run) and a worse value does not replace it.
     again = SnapshotKeeper(str(tmp_path), max_snapshots=2, save_epochs=2, key_metric="test.rmse",
                            key_metric_asc=False)
     assert again.best_value == 10.0
     again.update(9, tiny_state(9), {"epoch": 9, "metrics": {"metrics/test.rmse": 11.0}})
-    assert select_snapshots(str(tmp_path), -1)[0].name == "snapshot-best-003.pt"
+    assert Path(select_snapshots(str(tmp_path), -1)[0].location).name == "snapshot-best-003.pt"
 
 
 def test_snapshots_load_with_weights_only_and_hold_resume_state(tmp_path):

@@ -45,7 +45,7 @@ def test_a_tiny_network_learns_its_training_frames(tmp_path_factory):
     # Test metrics every eval_interval (10) epochs, as DeepLabCut logs them.
     assert [r["step"] for r in rows if r["metrics/test.rmse"]] == ["10", "20", "30", "40"]
 
-    names = [s.name for s in list_snapshots(train_dir)]
+    names = [Path(s.location).name for s in list_snapshots(train_dir)]
     assert "snapshot-020.pt" in names and "snapshot-040.pt" in names
     assert names[-1].startswith("snapshot-best-")
     log = storage.read_text(storage.join(train_dir, "train.txt"))
