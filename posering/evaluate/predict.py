@@ -66,10 +66,3 @@ def maps_for_image(model: torch.nn.Module, location: str) -> tuple[np.ndarray, d
     outputs = predictor.maps(image[None])
     return image, {k: v[0].cpu().numpy() for k, v in outputs.items()}
 
-
-def model_stride(model: torch.nn.Module) -> float:
-    return float(model.stride)
-
-
-def model_spec_of(model_config_file: str):
-    return parse_model_config(load_model_config(model_config_file), model_config_file)

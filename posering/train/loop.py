@@ -66,6 +66,11 @@ class Hooks:
     def display(self, iteration: int, epoch: int, losses: dict[str, float], lr: float) -> None:
         """Every `display_iters` steps, with losses averaged since the last display."""
 
+    def should_stop(self) -> bool:
+        """Checked after each step: True ends training after this step (a time budget, early
+        stopping by Ray Tune); the epoch then ends as the last one."""
+        return False
+
     def evaluate(self, model: torch.nn.Module, epoch: int) -> dict[str, float]:
         """Every `runner.eval_interval` epochs and at the end: metrics for the snapshot."""
         return {}
@@ -194,7 +199,7 @@ def train(model_cfg: dict, dataset, device: str | torch.device, *, hooks: Hooks 
     sums: dict[str, torch.Tensor] = {}
     shown: dict[str, torch.Tensor] = {}
     for epoch in range(first_epoch, epochs + 1):
-        started, steps = time.perf_counter(), 0
+        started, steps, stopped = time.perf_counter(), 0, False
         sums.clear()
         net.train()
         for images, keypoints in loader:
@@ -224,12 +229,13 @@ def train(model_cfg: dict, dataset, device: str | torch.device, *, hooks: Hooks 
                 hooks.display(iteration, epoch, {k: float(v) / count for k, v in shown.items()},
                               optimizer.param_groups[0]["lr"])
                 shown.clear()
-            if stop_at is not None and iteration >= stop_at:
+            if (stop_at is not None and iteration >= stop_at) or hooks.should_stop():
+                stopped = True
                 break
         lr = optimizer.param_groups[0]["lr"]
         if scheduler is not None:
             scheduler.step()
-        last = epoch == epochs or (stop_at is not None and iteration >= stop_at)
+        last = epoch == epochs or stopped
         metrics = {}
         if last or (eval_interval and epoch % eval_interval == 0):
             net.eval()
