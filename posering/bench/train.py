@@ -159,6 +159,7 @@ def rmse_curve(args) -> list[dict]:
             self.clock = 0.0          # training seconds, evaluation excluded
             self.mark = None
             self.next_eval = every
+            self.dropped = False
 
         def start(self, total_iterations, first_epoch, epochs):
             self.mark = time.perf_counter()
@@ -173,6 +174,13 @@ def rmse_curve(args) -> list[dict]:
             return self.clock >= budget
 
         def epoch_end(self, end):
+            if not self.dropped and self.clock >= args.lr_drop * budget:
+                # The last quarter at a tenth of the rate settles the keypoints (DeepLabCut's
+                # schedule does the same in epochs; here the budget is minutes).
+                for group in end.optimizer.param_groups:
+                    group["lr"] *= 0.1
+                self.dropped = True
+                print(f"learning rate {args.lr} -> {args.lr * 0.1:g} at {self.clock / 60:.1f} min", flush=True)
             if self.clock >= self.next_eval or end.last:
                 paused = time.perf_counter()
                 metrics = evaluator(self.model)
@@ -248,14 +256,15 @@ def main(argv: list[str] | None = None) -> None:
     curve.add_argument("--net", default="mobilenet_v2_1.0")
     curve.add_argument("--minutes", type=float, default=30)
     curve.add_argument("--eval-every", type=float, default=3)
-    curve.add_argument("--crop", type=int, default=192, help="training crop size (square)")
+    curve.add_argument("--crop", type=int, default=224, help="training crop size (square)")
     curve.add_argument("--crop-method", default="keypoints", help="keypoints, hybrid or uniform")
     curve.add_argument("--max-shift", type=float, default=0.3)
     curve.add_argument("--rotation", type=float, default=30)
     curve.add_argument("--scaling", type=float, default=0.1, help="scale range 1 +- this")
-    curve.add_argument("--pos-dist-thresh", type=float, default=17, help="target radius (DeepLabCut: 17)")
+    curve.add_argument("--pos-dist-thresh", type=float, default=34, help="target radius (DeepLabCut: 17)")
     curve.add_argument("--lr", type=float, default=1e-3)
     curve.add_argument("--batch", type=int, default=8)
+    curve.add_argument("--lr-drop", type=float, default=0.75, help="fraction of the budget after which lr /= 10")
     curve.add_argument("--precision", default="auto")
     curve.add_argument("--weight-init", default="auto", help="auto, package, hub, none or a weights file")
     args = parser.parse_args(argv)

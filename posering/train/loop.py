@@ -46,6 +46,8 @@ class EpochEnd:
     seconds: float                 # wall time of the epoch
     last: bool                     # the final epoch of this run
     state: Callable[[], dict] = field(repr=False, default=None)  # model/optimizer/scheduler states
+    # The live optimizer, for hooks that steer the learning rate (a time budget, Ray Tune).
+    optimizer: torch.optim.Optimizer | None = field(repr=False, default=None)
 
 
 class Hooks:
@@ -244,7 +246,7 @@ def train(model_cfg: dict, dataset, device: str | torch.device, *, hooks: Hooks 
         if any(not math.isfinite(v) for v in mean.values()):
             log.warning("epoch %d: the loss is not finite (%s); lower the learning rate", epoch, mean)
         hooks.epoch_end(EpochEnd(epoch, iteration, mean, metrics, lr,
-                                 time.perf_counter() - started, last, state))
+                                 time.perf_counter() - started, last, state, optimizer))
         if last:
             break
     return model
