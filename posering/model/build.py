@@ -11,8 +11,8 @@ import io
 
 import torch
 
-from posering.errors import ModelError
-from posering.model import _io
+from posering import storage
+from posering.errors import ModelError, PoseringError
 from posering.model.backbones import build_backbone
 from posering.model.config import ModelSpec, read_model_spec
 from posering.model.heads import HeatmapHead
@@ -34,8 +34,8 @@ def build_model(spec: ModelSpec, weight_init: str | None = None) -> PoseNet:
 def load_snapshot(path: str) -> tuple[dict[str, torch.Tensor], dict]:
     """(state_dict, metadata) of a posering or DeepLabCut 3 snapshot file (or URL)."""
     try:
-        raw = torch.load(io.BytesIO(_io.read_bytes(str(path))), weights_only=True, map_location="cpu")
-    except ModelError:
+        raw = torch.load(io.BytesIO(storage.read_bytes(str(path))), weights_only=True, map_location="cpu")
+    except PoseringError:  # already one line naming the location
         raise
     except Exception as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else ""
@@ -68,7 +68,7 @@ def save_snapshot(
         payload["optimizer"] = optimizer_state
     buffer = io.BytesIO()
     torch.save(payload, buffer)
-    _io.write_bytes(str(path), buffer.getvalue())
+    storage.write_bytes(str(path), buffer.getvalue())
 
 
 def load_weights(model: PoseNet, state_dict: dict, source: str) -> None:

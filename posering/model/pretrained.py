@@ -20,12 +20,14 @@ from __future__ import annotations
 import importlib.resources
 import io
 import logging
+import os
+import socket
 
 import timm
 import torch
 
-from posering.errors import ModelError
-from posering.model import _io
+from posering import storage
+from posering.errors import ModelError, PoseringError
 from posering.model.backbones import Backbone
 
 log = logging.getLogger("posering.model")
@@ -55,6 +57,12 @@ def init_backbone_weights(backbone: Backbone, source: str | None = "auto") -> st
         path = package_weights_path(backbone)
         if path is not None:
             return _load_file(backbone, path, f"package file {path}")
+        if not hub_reachable():
+            return _used(
+                f"random initialisation for {name}: no ImageNet weights installed and the timm hub "
+                "is not reachable (training from scratch needs many more labels and epochs)",
+                logging.WARNING,
+            )
         try:
             return _load_hub(backbone)
         except ModelError as err:
@@ -65,6 +73,21 @@ def init_backbone_weights(backbone: Backbone, source: str | None = "auto") -> st
                 logging.WARNING,
             )
     return _load_file(backbone, source, f"file {source}")
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the timm hub (Hugging Face) answers; False at once when HF_HUB_OFFLINE is set.
+
+    Checked before an "auto" download because, offline, the hub's client retries for about a
+    minute before giving up.
+    """
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    try:
+        with socket.create_connection(("huggingface.co", 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 def package_weights_path(backbone: Backbone) -> str | None:
@@ -110,8 +133,8 @@ def _load_hub(backbone: Backbone) -> str:
 
 def _load_file(backbone: Backbone, path: str, label: str) -> str:
     try:
-        raw = torch.load(io.BytesIO(_io.read_bytes(path)), weights_only=True, map_location="cpu")
-    except ModelError:
+        raw = torch.load(io.BytesIO(storage.read_bytes(path)), weights_only=True, map_location="cpu")
+    except PoseringError:  # already one line naming the location
         raise
     except Exception as err:
         raise ModelError(f"{path}: cannot read weights ({type(err).__name__}: {err})") from None

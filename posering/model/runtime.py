@@ -4,18 +4,24 @@
 moves them to the device, normalises them there (/255, ImageNet mean and std), runs the network
 and decodes the poses there, returning an (N, K, 3) float32 tensor of x, y, likelihood.
 
-Defaults (precision="auto"), from posering/bench/model_runtime.py (numbers in docs/benchmarks.md):
-- CUDA: channels_last + bfloat16 autocast (float16 where the GPU lacks bfloat16).
-- CPU: channels_last + float32. bfloat16 autocast is ~2x faster on CPUs with AVX-512 BF16 /
-  AMX, but its rounding moves the peak of flat score maps (weakly trained models) by whole
-  cells, so it is opt-in (precision="bf16"). torch.compile and ONNX Runtime were measured and
-  not kept: see the benchmark.
+Defaults (precision="auto", backend="auto"), chosen by posering/bench/model_runtime.py on a
+2-core AVX-512 (BF16) CPU, batches of 640x480 frames; see docs/benchmarks.md:
+- CPU: float32 through ONNX Runtime (the `onnx` extra), else torch float32 channels_last.
+  ONNX Runtime was the fastest path that keeps DeepLabCut's numbers (ms per frame, torch fp32
+  vs ONNX Runtime): resnet_50 533 vs 518, mobilenet_v2_1.0 309 vs 123, mobilenet_v4_small 35
+  vs 29. bfloat16 autocast is ~2x faster than float32 (resnet_50 250 ms) but moved the peak of
+  6 of 128 keypoints of DeepLabCut's (weak, flat-mapped) test model by whole cells, so it is
+  opt-in (precision="bf16"). torch.compile gained nothing reliable and costs 1-2 min of
+  compilation per input shape.
+- CUDA: torch, channels_last + float16 autocast (not measured here: no GPU was available).
 Decoding always runs in float32.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import logging
 
 import numpy as np
 import torch
@@ -27,6 +33,19 @@ from posering.model.targets import DEFAULT_LOCREF_STD
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+BACKENDS = ("auto", "torch", "onnxruntime")
+
+log = logging.getLogger("posering.model")
+
+
+def resolve_backend(backend: str, device: torch.device, precision: str) -> str:
+    """"auto": ONNX Runtime for float32 on the CPU when it is installed, torch otherwise."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend {backend!r}: use one of {BACKENDS}")
+    if backend != "auto":
+        return backend
+    have_ort = all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
+    return "onnxruntime" if device.type == "cpu" and precision == "fp32" and have_ort else "torch"
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
@@ -35,9 +54,10 @@ def resolve_precision(precision: str, device: torch.device) -> str:
         raise ValueError(f"precision {precision!r}: use one of {PRECISIONS}")
     if precision != "auto":
         return precision
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return "fp32"
+    # fp16 rather than bf16 on CUDA: as fast on tensor cores, 8x finer rounding. Under CPU
+    # autocast, bf16 moved the peak of 6 of 128 (flat) keypoint maps of DeepLabCut's weak test
+    # model by > 1 px, fp16 1 of 128; pass precision="fp32" for DeepLabCut's exact numbers.
+    return "fp16" if device.type == "cuda" else "fp32"
 
 
 class Predictor:
@@ -55,10 +75,14 @@ class Predictor:
         channels_last: bool = True,
         channel_order: str = "RGB",
         compile: bool = False,
+        backend: str = "auto",
     ):
         self.device = pick_device(device)
         self.precision = resolve_precision(precision, self.device)
-        self.channels_last = channels_last
+        self.backend = resolve_backend(backend, self.device, self.precision)
+        if self.backend == "onnxruntime" and (self.device.type != "cpu" or self.precision != "fp32"):
+            raise ValueError("backend 'onnxruntime' runs float32 on the CPU only")
+        self.channels_last = channels_last and self.backend == "torch"
         if channel_order not in ("RGB", "BGR"):
             raise ValueError(f"channel_order {channel_order!r}: use 'RGB' or 'BGR'")
         self.flip = channel_order == "BGR"
@@ -67,10 +91,25 @@ class Predictor:
         self.locref_std = float(spec.locref_std) if spec else DEFAULT_LOCREF_STD
         self.apply_sigmoid = bool(spec.apply_sigmoid) if spec else False
 
-        model = model.to(self.device).eval()
-        if channels_last:
-            model = model.to(memory_format=torch.channels_last)
-        self.model = torch.compile(model) if compile else model
+        self.network = None
+        if self.backend == "onnxruntime":
+            from posering.model.onnx_network import OnnxNetwork
+
+            try:
+                self.network = OnnxNetwork(model)
+            except Exception as err:  # the exporter or the runtime could not take this model
+                if backend != "auto":
+                    raise
+                log.warning("ONNX Runtime unavailable for this model (%s: %s); using torch",
+                            type(err).__name__, str(err).splitlines()[0] if str(err) else "")
+                self.backend, self.channels_last = "torch", channels_last
+        if self.network is None:
+            model = model.to(self.device).eval()
+            if self.channels_last:
+                model = model.to(memory_format=torch.channels_last)
+            self.network = torch.compile(model) if compile else model
+        log.info("inference: %s on %s, %s%s", self.backend, self.device, self.precision,
+                 ", channels_last" if self.channels_last else "")
         # (x/255 - mean)/std folded into one multiply-add per element: x*scale + shift.
         std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
         mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
@@ -100,7 +139,7 @@ class Predictor:
     def maps(self, frames) -> dict[str, torch.Tensor]:
         """Raw network outputs (float32) for uint8 frames: {"heatmap", "locref"}."""
         with self._autocast():
-            outputs = self.model(self.preprocess(frames))
+            outputs = self.network(self.preprocess(frames))
         return {k: v.float() for k, v in outputs.items()}
 
     @torch.inference_mode()
@@ -122,5 +161,11 @@ def make_predictor(
     precision: str = "auto",
     **options,
 ) -> Predictor:
-    """The default inference path for `model` (see the module docstring); options go to Predictor."""
+    """The default inference path for `model` (see the module docstring); options go to Predictor.
+
+    On the CPU the default exports the model to ONNX Runtime once, here (3-5 s on 2 cores for
+    mobilenet_v4_small..resnet_50): worth it for a video, not for a handful of images, where
+    callers should pass backend="torch". The ONNX session holds the weights as they were at
+    this call: make a new predictor after training further.
+    """
     return Predictor(model, device=device, precision=precision, **options)

@@ -81,6 +81,15 @@ class ProjectPaths:
         iteration = self.config.iteration if iteration is None else iteration
         return storage.join(self.labeled_folder(video_stem), f"machinelabels-iter{iteration}.h5")
 
+    def machine_labels_csv(self, video_stem: str) -> str:
+        """``machinelabels.csv``: DeepLabCut's CSV twin of the latest machine labels (no iteration)."""
+        return storage.join(self.labeled_folder(video_stem), "machinelabels.csv")
+
+    def outliers_labeled_folder(self, video_stem: str) -> str:
+        """Outlier frames drawn with their machine labels (``savelabeled``); ``_labeled`` keeps it
+        out of the datasets, as check_labels' folder is."""
+        return storage.join(self.labeled_data_dir, f"{video_stem}_outliers_labeled")
+
     # -- training datasets -------------------------------------------------------------------------------
     def iteration_name(self, iteration: int | None = None) -> str:
         return f"iteration-{self.config.iteration if iteration is None else iteration}"
@@ -155,3 +164,9 @@ def labeled_video_file(video: str, scorer: str, pcutoff: float, filtered: bool =
 def plot_poses_folder(video: str, destfolder: str | None = None) -> str:
     folder = destfolder if destfolder else storage.parent(video)
     return storage.join(folder, "plot-poses", storage.stem(video))
+
+
+def labeled_frames_folder(video: str, destfolder: str | None = None) -> str:
+    """``temp-<stem>/``: the PNG frames that ``create_labeled_video(save_frames=True)`` keeps."""
+    folder = destfolder if destfolder else storage.parent(video)
+    return storage.join(folder, f"temp-{storage.stem(video)}")

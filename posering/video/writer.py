@@ -16,17 +16,26 @@ class VideoWriter:
 
     >>> with VideoWriter("out.mp4", fps=30, size=(640, 480)) as writer:
     ...     writer.write(frame)
+
+    ``quality`` (0-100) applies to ``codec="MJPG"`` (an ``.avi``), using OpenCV's MJPEG encoder.
     """
 
     def __init__(self, location: str, fps: float, size: tuple[int, int], codec: str = "mp4v",
-                 color: str = "rgb"):
+                 color: str = "rgb", quality: int | None = None):
         self.location = storage.normalize(location)
         self.size = (int(size[0]), int(size[1]))
         self._from_rgb = color == "rgb"
         self._stack = contextlib.ExitStack()
         suffix = "." + storage.name(self.location).rsplit(".", 1)[-1]
         self._tmp = self._stack.enter_context(storage.local_target(self.location, suffix=suffix))
-        self._writer = cv2.VideoWriter(self._tmp, cv2.VideoWriter_fourcc(*codec), float(fps), self.size)
+        fourcc = cv2.VideoWriter_fourcc(*codec)
+        if quality is not None and codec.upper() == "MJPG":
+            # OpenCV's own MJPEG encoder honours a JPEG quality (FFmpeg's ignores it): at 95 the
+            # frames are visually lossless, for intermediate files that are decoded again.
+            self._writer = cv2.VideoWriter(self._tmp, cv2.CAP_OPENCV_MJPEG, fourcc, float(fps), self.size)
+            self._writer.set(cv2.VIDEOWRITER_PROP_QUALITY, int(quality))
+        else:
+            self._writer = cv2.VideoWriter(self._tmp, fourcc, float(fps), self.size)
         if not self._writer.isOpened():
             self._stack.close()
             raise VideoError(f"{self.location}: cannot write a video with codec {codec!r}; try codec='mp4v'")

@@ -13,9 +13,16 @@ import pytest
 import yaml
 
 from posering import storage
-from posering.analyze.analyze_videos import PARTS_FOLDER, analyze_videos
+from posering.analyze.analyze_videos import PARTS_FOLDER
+from posering.analyze.analyze_videos import analyze_videos as _analyze_videos
 from posering.analyze.shards import existing_parts
 from posering.video import probe
+
+
+def analyze_videos(*args, **kwargs):
+    """float32 unless a test asks otherwise: these tests pin sharding, not precision choice."""
+    kwargs.setdefault("precision", "fp32")
+    return _analyze_videos(*args, **kwargs)
 
 
 def _read(folder, scorer, stem="mouse-a"):
@@ -68,7 +75,7 @@ def test_interrupted_video_resumes_from_its_parts(analysis_project, videos_dir, 
     scorer = analyze_videos(analysis_project, [str(videos_dir)], num_workers=0, destfolder=str(reference))
     out = tmp_path / "out"
     script = (f"import posering.analyze.analyze_videos as a; a.analyze_videos({analysis_project!r}, "
-              f"[{str(videos_dir)!r}], num_workers=0, destfolder={str(out)!r}, shard_frames=10, batch_size=2)")
+              f"[{str(videos_dir)!r}], num_workers=0, destfolder={str(out)!r}, shard_frames=10, batch_size=2, precision='fp32')")
     process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     parts_root = out / PARTS_FOLDER
     deadline = time.time() + 240
@@ -182,3 +189,15 @@ def test_time_lapse_frames_give_the_same_numbers_as_the_video(analysis_project, 
     video_rows = _read(tmp_path / "v", scorer).loc[[3, 50, 99]]
     # PNG stills are lossless copies of the decoded frames: the numbers agree.
     np.testing.assert_allclose(table.to_numpy(), video_rows.to_numpy(), atol=1e-4)
+
+
+def test_auto_precision_keeps_float32_where_bfloat16_would_move_points(dlc3_project):
+    """DeepLabCut's weak example model has flat score maps: bfloat16 would move its peaks."""
+    from posering.analyze.precision import choose_precision
+    from posering.project import load_config
+    from posering.project.models import resolve_model
+
+    model = resolve_model(load_config(str(dlc3_project)), 1)
+    video = str(dlc3_project.parent / "videos" / "m3v1mp4_clip600.mp4")
+    # With fast bfloat16 the sample shows points moving; without it, auto is float32 anyway.
+    assert choose_precision(model, video, "cpu", sample_frames=8) == "fp32"

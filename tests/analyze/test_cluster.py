@@ -16,7 +16,7 @@ SCRIPT = textwrap.dedent("""
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
     cluster.add_node(num_cpus=1)
     ray.init(address=cluster.address)
-    scorer = analyze_videos(config, [videos], num_workers=2, shard_frames=15, destfolder=out)
+    scorer = analyze_videos(config, [videos], num_workers=2, shard_frames=15, destfolder=out, precision='fp32')
     ray.shutdown()
     cluster.shutdown()
     print("SCORER", scorer)

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torchvision
 
-from posering.errors import ModelError
+from posering.errors import ModelError, PoseringError
 from posering.model import (
     BACKBONES,
     build_backbone,
@@ -105,8 +105,11 @@ def test_refuses_weights_that_do_not_fit(tmp_path):
     torch.save(build_backbone("resnet_18").model.state_dict(), path)
     with pytest.raises(ModelError, match="does not fit backbone resnet_50"):
         init_backbone_weights(build_backbone("resnet_50"), str(path))
-    with pytest.raises(ModelError, match="cannot read weights"):
+    with pytest.raises(PoseringError, match="missing.pth"):
         init_backbone_weights(build_backbone("resnet_18"), str(tmp_path / "missing.pth"))
+    (tmp_path / "junk.pth").write_bytes(b"not a torch file")
+    with pytest.raises(ModelError, match="cannot read weights"):
+        init_backbone_weights(build_backbone("resnet_18"), str(tmp_path / "junk.pth"))
 
 
 def test_random_init_is_logged(caplog):
@@ -161,3 +164,16 @@ def test_snapshot_refuses_pickled_objects(tmp_path):
     torch.save({"model": {}, "metadata": Payload()}, path)
     with pytest.raises(ModelError, match="cannot read snapshot"):
         load_snapshot(str(path))
+
+
+def test_hub_failure_is_explained_and_auto_falls_back(monkeypatch, tmp_path, caplog):
+    hub = pytest.importorskip("huggingface_hub.constants")
+    # Offline and an empty cache: the download fails at once instead of retrying for a minute.
+    monkeypatch.setattr(hub, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(hub, "HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(ModelError, match="timm hub") as err:
+        init_backbone_weights(build_backbone("resnet_18"), "hub")
+    assert "weight_init" in str(err.value)
+    with caplog.at_level(logging.INFO, logger="posering.model"):
+        used = init_backbone_weights(build_backbone("resnet_18"), "auto")
+    assert used.startswith("random initialisation") and "timm hub" in caplog.text

@@ -130,3 +130,18 @@ def test_yaml_is_parsed_not_executed(tmp_path):
     path.write_text("net_type: !!python/object/apply:os.system ['echo owned']\n")
     with pytest.raises(ModelError, match="not valid YAML"):
         load_model_config(str(path))
+
+
+def test_refuses_heads_that_do_not_fit_the_stride(tmp_path):
+    c = _config()
+    deep = copy.deepcopy(c)
+    for key, k in (("heatmap_config", 4), ("locref_config", 8)):
+        deep["model"]["heads"]["bodypart"][key] = {
+            "channels": [2048, 64, 64, 64, 64, k], "kernel_size": [3] * 5, "strides": [2] * 5,
+        }
+    _refused(tmp_path, deep, "do not divide")
+    # Two layers on a stride-16 backbone are fine (DeepLabCut documents it): stride-4 maps.
+    two = copy.deepcopy(c)
+    for key, k in (("heatmap_config", 4), ("locref_config", 8)):
+        two["model"]["heads"]["bodypart"][key] = {"channels": [2048, 64, k], "kernel_size": [3, 3], "strides": [2, 2]}
+    assert parse_model_config(two).stride == 4

@@ -140,6 +140,7 @@ class _TinyBackbone(Backbone):
         return self.model(images)
 
 
+@pytest.mark.slow
 def test_tiny_net_learns_one_image():
     torch.manual_seed(0)
     k = 2

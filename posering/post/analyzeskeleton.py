@@ -1,0 +1,74 @@
+"""analyzeskeleton: bone lengths, orientations and likelihoods -> ``<stem><scorer>_skeleton.h5``.
+
+For every bone of config.yaml's ``skeleton`` and every frame, `posering.post.skeleton` computes
+the bone's length (px), orientation (degrees, DeepLabCut's convention) and likelihood (the
+smaller of its two ends). This step reads each video's analysis file (or the filtered one),
+writes the feature table in DeepLabCut's layout (HDF5 table, key ``df_with_missing``; optional
+CSV), and runs one Ray task per video when there are several. Existing outputs are skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from posering import storage
+from posering.errors import ConfigError
+from posering.post.analysis_files import AnalysisTarget, analysis_targets, map_videos, read_poses_file, write_table
+from posering.post.skeleton import skeleton_features
+from posering.project.paths import skeleton_file
+
+log = logging.getLogger("posering.post")
+
+
+def analyzeskeleton(
+    config: str,
+    videos: list[str] | str,
+    videotype: str = "",
+    shuffle: int = 1,
+    trainingsetindex: int = 0,
+    filtered: bool = False,
+    save_as_csv: bool = False,
+    destfolder: str | None = None,
+    overwrite: bool = False,
+) -> dict[str, str]:
+    """Bone length, orientation and likelihood per frame; writes <video><scorer>_skeleton.h5.
+
+    Returns, per video, the skeleton file (written now or found from an earlier run).
+
+    Parameters
+    ----------
+    config: path or URL of the project's config.yaml (its skeleton lists the bones).
+    videos: video files, folders of videos or s3:// prefixes whose analysis files to read.
+    videotype: only videos with this extension in folders (e.g. .mp4); default: all video types.
+    shuffle: the shuffle whose model analysed the videos (names the analysis files).
+    trainingsetindex: which TrainingFraction of config.yaml that model was trained with.
+    filtered: read the filtered poses (<video><scorer>_filtered.h5) instead of the raw ones.
+    save_as_csv: also write the table as CSV.
+    destfolder: where the analysis files are and the skeleton files go (default: beside each video).
+    overwrite: compute again for videos that already have a skeleton file.
+    """
+    cfg, targets = analysis_targets(config, videos, videotype, shuffle, trainingsetindex, destfolder)
+    bones = cfg.skeleton
+    if not bones:
+        raise ConfigError(f"{cfg.location}: skeleton is empty; list the bones as pairs of bodyparts, "
+                          "e.g. skeleton: [[snout, tailbase]]")
+    results, todo = {}, []
+    for target in targets:
+        out = skeleton_file(target.video, target.scorer, target.destfolder)
+        if storage.exists(out) and not overwrite:
+            log.info("%s: skeleton already computed (%s); pass overwrite=True to redo it", target.video, out)
+            results[target.video] = out
+        else:
+            todo.append(target)
+    for target, out in zip(todo, map_videos(skeleton_video, [(t, bones, filtered, save_as_csv) for t in todo])):
+        log.info("%s: %d bones into %s", target.video, len(bones), out)
+        results[target.video] = out
+    return results
+
+
+def skeleton_video(target: AnalysisTarget, bones: list[list[str]], filtered: bool, save_as_csv: bool) -> str:
+    """One video's bone features (a Ray task when there are several videos)."""
+    source = target.poses_file(filtered=filtered)
+    features = skeleton_features(read_poses_file(source), bones, source=source)
+    out = skeleton_file(target.video, target.scorer, target.destfolder)
+    return write_table(features, out, csv=save_as_csv)[-1]

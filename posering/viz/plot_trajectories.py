@@ -1,0 +1,119 @@
+"""plot_trajectories: DeepLabCut's four plots of each analysed video, in ``plot-poses/<stem>/``.
+
+The drawing is `posering.viz.trajectories.plot_trajectories_table`; this step finds each video's
+analysis file (or the filtered one), takes colours, pcutoff and dot size from config.yaml, and
+writes ``trajectory.png``, ``plot.png``, ``plot-likelihood.png`` and ``hist.png`` (with a
+``_filtered`` suffix for filtered poses) into ``<video folder or destfolder>/plot-poses/<stem>/``.
+Several videos are plotted in parallel as Ray tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import yaml
+
+from posering import storage
+from posering.post.analysis_files import AnalysisTarget, analysis_targets, map_videos, read_poses_file
+from posering.project.paths import plot_poses_folder
+from posering.viz.trajectories import plot_trajectories_table
+
+log = logging.getLogger("posering.viz")
+
+
+def plot_trajectories(
+    config: str,
+    videos: list[str] | str,
+    videotype: str = "",
+    shuffle: int = 1,
+    trainingsetindex: int = 0,
+    filtered: bool = False,
+    showfigures: bool = False,
+    displayedbodyparts: str | list[str] = "all",
+    pcutoff: float | None = None,
+    destfolder: str | None = None,
+    imagetype: str = ".png",
+    resolution: int = 100,
+    linewidth: float = 1.0,
+) -> dict[str, dict[str, str]]:
+    """Plot trajectories, coordinates, likelihood and jumps of analysed videos into plot-poses/<video>/.
+
+    Returns, per video, {plot name: file}.
+
+    Parameters
+    ----------
+    config: path or URL of the project's config.yaml (colormap, pcutoff, alphavalue).
+    videos: video files, folders of videos or s3:// prefixes whose analysis files to plot.
+    videotype: only videos with this extension in folders (e.g. .mp4); default: all video types.
+    shuffle: the shuffle whose model analysed the videos (names the analysis files).
+    trainingsetindex: which TrainingFraction of config.yaml that model was trained with.
+    filtered: plot the filtered poses (<video><scorer>_filtered.h5).
+    showfigures: also show the plots in a window (needs a display; otherwise only saved).
+    displayedbodyparts: 'all' or a list of bodyparts to plot.
+    pcutoff: points below this likelihood are left out of the position plots (default: config's).
+    destfolder: where the analysis files are and plot-poses/ goes (default: beside each video).
+    imagetype: file type of the plots: .png, .jpg, .svg or .pdf.
+    resolution: dots per inch of the plots.
+    linewidth: width of the plotted lines.
+    """
+    cfg, targets = analysis_targets(config, videos, videotype, shuffle, trainingsetindex, destfolder)
+    style = dict(
+        bodyparts=displayedbodyparts,
+        pcutoff=float(cfg.get("pcutoff", 0.6) if pcutoff is None else pcutoff),
+        colormap=str(cfg.get("colormap", "rainbow")),
+        alpha=float(cfg.get("alphavalue", 0.7)),
+        imagetype=imagetype,
+        resolution=int(resolution),
+        linewidth=float(linewidth),
+        suffix="_filtered" if filtered else "",
+    )
+    written = map_videos(plot_video, [(t, filtered, style) for t in targets])
+    results = {t.video: files for t, files in zip(targets, written)}
+    for video, files in results.items():
+        log.info("%s: plots in %s", video, storage.parent(next(iter(files.values()))))
+    if showfigures:
+        _show([f for files in results.values() for f in files.values()])
+    return results
+
+
+def plot_video(target: AnalysisTarget, filtered: bool, style: dict) -> dict[str, str]:
+    """One video's four plots (a Ray task when there are several videos)."""
+    df = read_poses_file(target.poses_file(filtered=filtered))
+    out = plot_poses_folder(target.video, target.destfolder)
+    return plot_trajectories_table(df, out, title=storage.name(target.video),
+                                   frame_size=_frame_size(target), **style)
+
+
+def _frame_size(target: AnalysisTarget) -> tuple[int, int] | None:
+    """(width, height) of the video, from posering's metadata or the video itself."""
+    meta = target.base + "_meta.yaml"
+    if storage.exists(meta):
+        video = (yaml.safe_load(storage.read_text(meta)) or {}).get("video") or {}
+        if video.get("width") and video.get("height"):
+            return int(video["width"]), int(video["height"])
+    try:
+        from posering.video import VideoReader
+
+        with VideoReader(target.video) as reader:
+            return reader.size
+    except Exception:  # the plots are still useful without the frame's outline
+        return None
+
+
+def _show(files: list[str]) -> None:
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    if matplotlib.get_backend().lower() in ("agg", "pdf", "svg", "ps", "cairo", "template"):
+        log.warning("showfigures: no display here (matplotlib backend %s); the plots are saved",
+                    matplotlib.get_backend())
+        return
+    from posering.frames.images import decode_image
+
+    for location in files:
+        if location.lower().endswith((".png", ".jpg", ".jpeg")):
+            fig, ax = plt.subplots()
+            ax.imshow(decode_image(location))
+            ax.set_axis_off()
+            ax.set_title(storage.name(location))
+    plt.show()
