@@ -126,7 +126,7 @@ def evaluate_network(config: str, Shuffles: list[int] = [1], trainingsetindex: i
             scorer = scorer_name(net_type, cfg.task, cfg.date, shuffle, snapshot.uid)
             log.info("evaluating %s on %d frames", snapshot.location, len(locations))
             model = load_model(config_file, snapshot, dev)
-            with tqdm(total=len(locations), desc=f"shuffle {shuffle} {snapshot.name}", unit="img",
+            with tqdm(total=len(locations), desc=f"shuffle {shuffle} {storage.name(snapshot.location)}", unit="img",
                       disable=not show_errors) as bar:
                 predictions = predict_images(model, locations, dev, batch_size, progress=bar.update)
             write_table_h5(predictions_table(predictions, scorer, training_set.bodyparts, training_set.index),

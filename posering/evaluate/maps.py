@@ -22,7 +22,7 @@ import torch
 
 from posering import storage
 from posering.evaluate.evaluate_network import comparison_indices
-from posering.evaluate.predict import load_model, maps_for_image
+from posering.evaluate.predict import float32_predictor, load_model, maps_for_image
 from posering.model import decode_poses, load_model_config
 from posering.project import ProjectPaths, load_config
 from posering.train.snapshots import select_snapshots
@@ -109,9 +109,10 @@ def extract_save_all_maps(config: str, shuffle: int = 1, trainingsetindex: int =
     kind = {i: "Training" for i in training_set.train_indices} | {i: "Test" for i in training_set.test_indices}
     rows = range(len(training_set.relpaths)) if Indices is None else [int(i) for i in Indices]
     stride, spec = float(model.stride), model.spec
+    predictor = float32_predictor(model)
     for row in rows:
         parts = training_set.relpaths[row].split("/")
-        image, maps = maps_for_image(model, storage.join(training_set.root, *parts))
+        image, maps = maps_for_image(predictor, storage.join(training_set.root, *parts))
         pose = decode_poses({k: torch.from_numpy(v[None]) for k, v in maps.items()}, stride,
                             spec.locref_std, spec.apply_sigmoid)[0].numpy()[chosen]
         heat = maps["heatmap"]
@@ -120,7 +121,7 @@ def extract_save_all_maps(config: str, shuffle: int = 1, trainingsetindex: int =
         scores = [_upsample(np.clip(heat[k], 0, None), stride, image.shape) for k in chosen]
         labels = training_set.keypoints[row][chosen]
         base = f"{kind.get(row, 'Unused')}-{parts[-2]}-{parts[-1].rsplit('.', 1)[0]}"
-        title = f"{kind.get(row, 'Unused')}: {'/'.join(parts[-2:])} ({snapshot.name})"
+        title = f"{kind.get(row, 'Unused')}: {'/'.join(parts[-2:])} ({storage.name(snapshot.location)})"
         storage.write_bytes(storage.join(folder, f"{base}_scmap.png"),
                             _panels(image, scores, labels, pose, names, title))
         if "locref" in maps:

@@ -43,17 +43,17 @@ def draw_frame(image: np.ndarray, label: np.ndarray, prediction: np.ndarray, bod
     axis.set_ylim(height, 0)
     axis.axis("off")
     colors = bodypart_colors(colormap, len(bodyparts))
-    size = float(dotsize) ** 2 / 2
-    for k, name in enumerate(bodyparts):
-        color = colors[k]
+    size = float(dotsize)  # marker size in points, as DeepLabCut's ``ms=dotsize``
+    for k in range(len(bodyparts)):  # labels first: the predictions are drawn over them
         if np.isfinite(label[k]).all():
-            axis.scatter(label[k, 0], label[k, 1], marker="+", s=size * 1.5, color=color, alpha=alpha,
-                         linewidths=2)
+            axis.plot(label[k, 0], label[k, 1], "+", ms=size * 1.5, mew=2, color=colors[k], alpha=alpha)
+    for k in range(len(bodyparts)):
         x, y, likelihood = prediction[k]
         if np.isfinite([x, y]).all():
-            confident = likelihood >= pcutoff
-            axis.scatter(x, y, marker="." if confident else "x", s=size if confident else size * 0.7,
-                         color=color, alpha=alpha, linewidths=1.5)
+            if likelihood >= pcutoff:
+                axis.plot(x, y, ".", ms=size * 1.5, color=colors[k], alpha=alpha)
+            else:
+                axis.plot(x, y, "x", ms=size, mew=1.5, color=colors[k], alpha=alpha)
     handles = [axis.scatter([], [], marker="o", color=colors[k], label=name) for k, name in enumerate(bodyparts)]
     axis.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.6)
     if title:

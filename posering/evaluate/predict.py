@@ -31,6 +31,13 @@ def load_model(model_config_file: str, snapshot: Snapshot | str, device=None) ->
     return model.to(pick_device(device)).eval()
 
 
+def float32_predictor(model: torch.nn.Module, device=None, backend: str = "torch"):
+    """The model's float32 inference path (ONNX Runtime on the CPU pays off only for many
+    images: exporting costs seconds)."""
+    return make_predictor(model, device=device or next(model.parameters()).device, precision="fp32",
+                          backend=backend)
+
+
 def _batches(locations: list[str], batch_size: int) -> Iterator[tuple[list[int], np.ndarray]]:
     """(positions, stacked images) for runs of same-size images."""
     group, images = [], []
@@ -49,8 +56,7 @@ def predict_images(model: torch.nn.Module, locations: Iterable[str], device=None
                    batch_size: int = 4, progress=None) -> np.ndarray:
     """(N, K, 3) x, y, likelihood for image files (local paths or URLs), in full-frame pixels."""
     locations = list(locations)
-    predictor = make_predictor(model, device=device or next(model.parameters()).device,
-                               precision="fp32")
+    predictor = float32_predictor(model, device, backend="auto" if len(locations) > 16 else "torch")
     out = np.full((len(locations), model.num_keypoints, 3), np.nan, dtype=np.float32)
     for positions, images in _batches(locations, batch_size):
         out[positions] = predictor(images).cpu().numpy()
@@ -59,17 +65,10 @@ def predict_images(model: torch.nn.Module, locations: Iterable[str], device=None
     return out
 
 
-def maps_for_image(model: torch.nn.Module, location: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """(image, {"heatmap": (K, h, w), "locref": (2K, h, w)}) raw float32 outputs for one image."""
+def maps_for_image(predictor, location: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(image, {"heatmap": (K, h, w), "locref": (2K, h, w)}) raw float32 outputs for one image;
+    `predictor` from :func:`float32_predictor`."""
     image = read_image(location)
-    predictor = make_predictor(model, device=next(model.parameters()).device, precision="fp32")
     outputs = predictor.maps(image[None])
     return image, {k: v[0].cpu().numpy() for k, v in outputs.items()}
 
-
-def model_stride(model: torch.nn.Module) -> float:
-    return float(model.stride)
-
-
-def model_spec_of(model_config_file: str):
-    return parse_model_config(load_model_config(model_config_file), model_config_file)

@@ -65,6 +65,7 @@ class TrainingRecorder(Hooks):
         self.rows = [r for r in read_learning_stats(self.stats_file) if int(r["step"]) < first_epoch]
         self.bar = None
         self.last_loss_read = 0.0
+        self.last_written = 0.0
         self.saved: list[str] = []
 
     # -- loop hooks ------------------------------------------------------------------------------
@@ -112,25 +113,36 @@ class TrainingRecorder(Hooks):
         metadata = {"epoch": end.epoch, "iteration": end.iteration,
                     "metrics": {f"metrics/{k}": v for k, v in metrics.items()},
                     "losses": {**train_losses, **eval_losses}}
-        if self.keeper.due(end.epoch, end.last) or metrics:
+        saving = self.keeper.due(end.epoch, end.last) or bool(metrics)
+        # The table is written before the snapshot, so that whatever snapshot a killed run left,
+        # the table covers its epoch (a resumed run drops the rows after it). Otherwise files are
+        # rewritten at the end and at most every 30 s: with small datasets epochs take a second
+        # and a plot costs half of one.
+        if saving or end.last or time.monotonic() - self.last_written > 30:
+            self.write_files()
+        if saving:
             written = self.keeper.update(end.epoch, end.state(), metadata, last=end.last)
             for location in written:
                 log.info("saved %s", storage.name(location))
             self.saved.extend(written)
-        self.write_files()
+            self.write_log()
         if end.last and self.bar is not None:
             self.bar.close()
 
     # -- files -------------------------------------------------------------------------------------
+    def write_log(self) -> None:
+        if self.capture is not None:
+            storage.write_text(storage.join(self.train_dir, "train.txt"), "\n".join(self.capture.lines) + "\n")
+
     def write_files(self) -> None:
+        self.last_written = time.monotonic()
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         for row in self.rows:
             writer.writerow({k: row.get(k, "") for k in COLUMNS})
         storage.write_text(self.stats_file, out.getvalue())
-        if self.capture is not None:
-            storage.write_text(storage.join(self.train_dir, "train.txt"), "\n".join(self.capture.lines) + "\n")
+        self.write_log()
         try:
             from posering.train.curve import plot_learning_curve
 

@@ -7,9 +7,10 @@ the optimizer and scheduler state so training resumes exactly where it stopped (
 ``save_optimizer_state: false`` keeps files smaller but loses that); the best one holds the
 weights only, being meant for analysis.
 
-Listing sorts by epoch with the best snapshot placed last, so ``snapshotindex: -1`` picks the
-best when there is one, else the latest (DeepLabCut's rule). Everything is read back with
-``weights_only=True``: tensors and plain values only, never code.
+Listing and selection by DeepLabCut's rules (by epoch, the best last, so ``snapshotindex: -1``
+picks the best when there is one, else the latest) live in :mod:`posering.project.snapshots`;
+this module writes and rotates. Everything is read back with ``weights_only=True``: tensors and
+plain values only, never code.
 """
 
 from __future__ import annotations
@@ -17,41 +18,26 @@ from __future__ import annotations
 import io
 import math
 import re
-from dataclasses import dataclass
 
 import torch
 
 from posering import storage
 from posering.errors import ModelError
+from posering.project.snapshots import Snapshot, list_snapshots, select_snapshot
+
+__all__ = ["Snapshot", "SnapshotKeeper", "latest_resumable", "list_snapshots", "read_snapshot", "snapshot_files",
+           "select_snapshots", "snapshot_name", "write_snapshot"]
 
 PREFIX = "snapshot"
 _NAME = re.compile(r"^snapshot(-best)?-(\d+)\.pt$")
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """One snapshot file of a model folder."""
-
-    location: str
-    epoch: int
-    best: bool
-
-    @property
-    def name(self) -> str:
-        return storage.name(self.location)
-
-    @property
-    def uid(self) -> str:
-        """How DeepLabCut 3 names it in scorers: ``200`` or ``best-10``."""
-        return f"best-{self.epoch}" if self.best else str(self.epoch)
 
 
 def snapshot_name(epoch: int, best: bool = False) -> str:
     return f"{PREFIX}-{'best-' if best else ''}{epoch:03d}.pt"
 
 
-def list_snapshots(train_dir: str) -> list[Snapshot]:
-    """Snapshots in ``train_dir``: by epoch, the best last (DeepLabCut's order)."""
+def snapshot_files(train_dir: str) -> list[Snapshot]:
+    """Every snapshot file, older best ones included (the listing shows the latest best only)."""
     found = []
     for name in storage.listdir(train_dir):
         match = _NAME.match(name)
@@ -62,28 +48,23 @@ def list_snapshots(train_dir: str) -> list[Snapshot]:
 
 def select_snapshots(train_dir: str, index) -> list[Snapshot]:
     """Snapshots picked by a config-style ``snapshotindex``: an int (-1 = best or last), "all",
-    or a list of ints / snapshot names."""
+    or a list of ints / snapshot names (``snapshot-050`` or ``snapshot-050.pt``)."""
     snapshots = list_snapshots(train_dir)
-    if not snapshots:
-        raise ModelError(f"{train_dir}: no snapshot-*.pt here; train the network first "
-                         "(`posering train_network`)")
     if index in ("all", None):
+        if not snapshots:
+            select_snapshot(train_dir)  # raises the one-line "train the network first"
         return snapshots
-    picks = index if isinstance(index, (list, tuple)) else [index]
     chosen = []
-    for pick in picks:
+    for pick in index if isinstance(index, (list, tuple)) else [index]:
         if isinstance(pick, str) and not pick.lstrip("-").isdigit():
-            names = {s.name: s for s in snapshots} | {s.name[:-3]: s for s in snapshots}
+            names = {storage.name(s.location): s for s in snapshots}
+            names.update({name[:-3]: s for name, s in list(names.items())})
             if pick not in names:
                 raise ModelError(f"{train_dir}: no snapshot named {pick!r} (found "
-                                 f"{', '.join(s.name for s in snapshots)})")
+                                 f"{', '.join(storage.name(s.location) for s in snapshots) or 'none'})")
             chosen.append(names[pick])
-            continue
-        try:
-            chosen.append(snapshots[int(pick)])
-        except IndexError:
-            raise ModelError(f"{train_dir}: snapshotindex {pick} but only {len(snapshots)} "
-                             f"snapshots exist ({', '.join(s.name for s in snapshots)})") from None
+        else:
+            chosen.append(select_snapshot(train_dir, int(pick)))
     return chosen
 
 
@@ -142,7 +123,7 @@ class SnapshotKeeper:
         self.key = f"metrics/{key_metric}" if key_metric else None
         self.larger_is_better = bool(key_metric_asc)
         self.best_value: float | None = None
-        best = [s for s in list_snapshots(train_dir) if s.best]
+        best = [s for s in snapshot_files(train_dir) if s.best]
         if best and self.key:  # carry the best metric across a resume
             value = (read_snapshot(best[-1].location).get("metadata") or {}).get("metrics", {}).get(self.key)
             if value is not None and not math.isnan(float(value)):
@@ -163,7 +144,7 @@ class SnapshotKeeper:
             location = storage.join(self.train_dir, snapshot_name(epoch, best=True))
             write_snapshot(location, {"metadata": metadata, "model": state["model"]})
             written.append(location)
-            for old in list_snapshots(self.train_dir):
+            for old in snapshot_files(self.train_dir):
                 if old.best and old.location != location:
                     storage.remove(old.location)
         if self.due(epoch, last):
@@ -175,7 +156,7 @@ class SnapshotKeeper:
                 payload["scheduler"] = state["scheduler"]
             write_snapshot(location, payload)
             written.append(location)
-            regular = [s for s in list_snapshots(self.train_dir) if not s.best]
+            regular = [s for s in snapshot_files(self.train_dir) if not s.best]
             for old in regular[: max(0, len(regular) - self.max_snapshots)]:
                 storage.remove(old.location)
         return written

@@ -77,10 +77,24 @@ def load_training_set(config, shuffle: int = 1, trainingsetindex: int = 0) -> Tr
                            "dataset; run create_training_dataset again")
     keypoints = labels.points(table, cfg.bodyparts).astype(np.float32)
     train, test, source = load_split(paths, fraction, shuffle, len(table))
-    return TrainingSet(root=cfg.project_path, relpaths=labels.image_relpaths(table),
+    relpaths = labels.image_relpaths(table)
+    _check_images(source, relpaths, train, test)
+    return TrainingSet(root=cfg.project_path, relpaths=relpaths,
                        keypoints=keypoints, bodyparts=cfg.bodyparts, scorer=labels.scorer_of(table),
                        index=table.index, train_indices=train, test_indices=test,
                        fraction=fraction, shuffle=shuffle, split_source=source)
+
+
+def _check_images(source: str, relpaths: list[str], train: list[int], test: list[int]) -> None:
+    """posering's records also name the images: they must still be those rows of CollectedData."""
+    if not source.endswith(".yaml"):
+        return
+    record = yaml.safe_load(storage.read_text(source)) or {}
+    for rows, key in ((train, "train_images"), (test, "test_images")):
+        named = record.get(key)
+        if named and [relpaths[i] for i in rows] != [str(n).replace("\\", "/") for n in named]:
+            raise DatasetError(f"{source}: {key} no longer match the rows of the training dataset's "
+                               "CollectedData (it was rebuilt since); run create_training_dataset again")
 
 
 def split_candidates(paths: ProjectPaths, fraction: float, shuffle: int) -> list[str]:

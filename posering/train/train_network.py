@@ -26,7 +26,7 @@ from posering.train.augment import Augmenter
 from posering.train.data import PoseDataset
 from posering.train.loop import train
 from posering.train.record import LogCapture, TrainingRecorder
-from posering.train.snapshots import SnapshotKeeper, latest_resumable, list_snapshots, read_snapshot
+from posering.train.snapshots import SnapshotKeeper, snapshot_files, latest_resumable, read_snapshot
 from posering.train.split import load_training_set
 from posering.train.validate import TestSetEvaluator
 
@@ -42,7 +42,8 @@ def resolve_device(device=None, gputouse=None, model_cfg: dict | None = None) ->
     return pick_device(device or "auto")
 
 
-def _set(cfg: dict, dotted: str, value) -> None:
+def set_dotted(cfg: dict, dotted: str, value) -> None:
+    """cfg["a"]["b"]["c"] = value for dotted "a.b.c", creating the levels that are missing."""
     node = cfg
     *parents, last = dotted.split(".")
     for key in parents:
@@ -61,30 +62,30 @@ def apply_overrides(model_cfg: dict, steps_per_epoch: int, *, max_snapshots_to_k
     epochs = ceil(maxiters / steps per epoch) (the run stops after exactly maxiters steps).
     """
     if batch_size is not None:
-        _set(model_cfg, "train_settings.batch_size", int(batch_size))
+        set_dotted(model_cfg, "train_settings.batch_size", int(batch_size))
     if epochs is None and maxiters is not None:
         epochs = math.ceil(int(maxiters) / steps_per_epoch)
     if epochs is not None:
-        _set(model_cfg, "train_settings.epochs", int(epochs))
+        set_dotted(model_cfg, "train_settings.epochs", int(epochs))
     if displayiters is not None:
-        _set(model_cfg, "train_settings.display_iters", int(displayiters))
+        set_dotted(model_cfg, "train_settings.display_iters", int(displayiters))
     if save_epochs is None and saveiters is not None:
         save_epochs = max(1, math.ceil(int(saveiters) / steps_per_epoch))
     if save_epochs is not None:
-        _set(model_cfg, "runner.snapshots.save_epochs", int(save_epochs))
+        set_dotted(model_cfg, "runner.snapshots.save_epochs", int(save_epochs))
     if max_snapshots_to_keep is not None:
-        _set(model_cfg, "runner.snapshots.max_snapshots", int(max_snapshots_to_keep))
+        set_dotted(model_cfg, "runner.snapshots.max_snapshots", int(max_snapshots_to_keep))
     return model_cfg
 
 
 def _archive_old_snapshots(train_dir: str) -> None:
     """A fresh run moves the previous run's snapshots aside instead of mixing or deleting them."""
-    old = list_snapshots(train_dir)
+    old = snapshot_files(train_dir)
     if not old:
         return
     folder = storage.join(train_dir, f"previous-run-{time.strftime('%Y%m%d-%H%M%S')}")
     for snapshot in old:
-        storage.copy(snapshot.location, storage.join(folder, snapshot.name))
+        storage.copy(snapshot.location, storage.join(folder, storage.name(snapshot.location)))
         storage.remove(snapshot.location)
     log.warning("train/ held snapshots of an earlier run: moved to %s (pass resume=True to "
                 "continue a run instead)", folder)
@@ -136,8 +137,8 @@ def train_network(config: str, shuffle: int = 1, trainingsetindex: int = 0, gput
     apply_overrides(model_cfg, steps_per_epoch, max_snapshots_to_keep=max_snapshots_to_keep,
                     displayiters=displayiters, saveiters=saveiters, maxiters=maxiters, epochs=epochs,
                     save_epochs=save_epochs, batch_size=batch_size)
-    _set(model_cfg, "metadata.project_path", cfg.project_path)
-    _set(model_cfg, "metadata.pose_config_path", config_file)
+    set_dotted(model_cfg, "metadata.project_path", cfg.project_path)
+    set_dotted(model_cfg, "metadata.pose_config_path", config_file)
     save_model_config(model_cfg, config_file)
 
     start = None
