@@ -99,15 +99,15 @@ def run_on_ray(model_ref: ModelRef, settings: AnalysisSettings, shards: list[Sha
                 log.error("a worker failed: %s", exc)
                 continue
             finally:
-                bar.n = ray.get(counter.total.remote())
-                bar.refresh()
+                done = ray.get(counter.total.remote())
+                if done != bar.n:  # redraw only on progress: logs stay readable
+                    bar.update(done - bar.n)
             if result and result["error"]:
                 report.failures[result["video"]] = result["error"]
             elif result:
                 report.nodes.add(result["node"])
                 report.worker_peak_rss_mb = max(report.worker_peak_rss_mb, result["peak_rss_mb"])
-        bar.n = ray.get(counter.total.remote())
-        bar.refresh()
+        bar.update(ray.get(counter.total.remote()) - bar.n)
     for worker in workers:
         ray.kill(worker)
     report.frames, report.seconds = total_frames, time.perf_counter() - started
