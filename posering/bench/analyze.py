@@ -46,6 +46,8 @@ def _args(argv):
     parser.add_argument("--dynamic", default="0.5,10", help="threshold,margin for the dynamic path")
     parser.add_argument("--dlc-python", help="python of a venv with deeplabcut==3.0.2, to run it side by side")
     parser.add_argument("--dlc-batch-size", type=int, default=4)
+    parser.add_argument("--dlc-config", help="DeepLabCut's config.yaml for the same weights (default: "
+                        "--config; for a posering model, the folder `posering export-dlc` wrote)")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--out", default=None, help="write the rows as JSON here")
@@ -127,13 +129,16 @@ def main(argv: list[str] | None = None) -> list[dict]:
             row["max px vs first path"] = max_px_difference(poses, reference)
         rows.append(row)
     if args.dlc_python:
-        fps, poses = run_dlc(args.dlc_python, config, video, work / "dlc", args.dlc_batch_size, args.threads, None)
+        dlc_config = args.dlc_config or config
+        fps, poses = run_dlc(args.dlc_python, dlc_config, video, work / "dlc", args.dlc_batch_size, args.threads, None)
         rows.append({"path": f"DeepLabCut 3.0.2, batch {args.dlc_batch_size}", "frames/s": fps,
                      "max px vs first path": max_px_difference(poses, reference) if reference is not None else ""})
         if "dynamic" in paths:
-            fps, poses = run_dlc(args.dlc_python, config, video, work / "dlc-dyn", 1, args.threads,
-                                 (threshold, int(margin)))
-            rows.append({"path": f"DeepLabCut 3.0.2, dynamic ({threshold}, {int(margin)})", "frames/s": fps})
+            fps, dyn_poses = run_dlc(args.dlc_python, dlc_config, video, work / "dlc-dyn", 1, args.threads,
+                                     (threshold, int(margin)))
+            rows.append({"path": f"DeepLabCut 3.0.2, dynamic ({threshold}, {int(margin)})", "frames/s": fps,
+                         "max px vs first path": max_px_difference(dyn_poses, reference)
+                         if reference is not None else ""})
     top = next((r["frames/s"] for r in rows if "ceiling" in r["path"]), None)
     for row in rows:
         if top:
