@@ -48,6 +48,7 @@ def _args(argv):
     parser.add_argument("--dlc-batch-size", type=int, default=4)
     parser.add_argument("--dlc-config", help="DeepLabCut's config.yaml for the same weights (default: "
                         "--config; for a posering model, the folder `posering export-dlc` wrote)")
+    parser.add_argument("--tracked", type=float, default=0.5, help="likelihood above which a point is tracked")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--out", default=None, help="write the rows as JSON here")
@@ -92,10 +93,16 @@ def run_dlc(python: str, config: str, video: str, out: Path, batch: int, threads
     return probe(video).frame_count / wall, poses
 
 
-def max_px_difference(a: pd.DataFrame, b: pd.DataFrame) -> float:
-    xa = a.to_numpy().reshape(len(a), -1, 3)[..., :2]
-    xb = b.to_numpy().reshape(len(b), -1, 3)[..., :2]
-    return float(np.nanmax(np.linalg.norm(xa - xb, axis=-1)))
+def max_px_difference(a: pd.DataFrame, b: pd.DataFrame, min_likelihood: float = 0.0) -> float:
+    """Largest distance between two runs' points, over points both find with min_likelihood."""
+    pa, pb = a.to_numpy().reshape(len(a), -1, 3), b.to_numpy().reshape(len(b), -1, 3)
+    tracked = (pa[..., 2] >= min_likelihood) & (pb[..., 2] >= min_likelihood)
+    distance = np.linalg.norm(pa[..., :2] - pb[..., :2], axis=-1)[tracked]
+    return float(distance.max()) if distance.size else float("nan")
+
+
+def tracked_share(poses: pd.DataFrame, min_likelihood: float) -> float:
+    return float((poses.to_numpy().reshape(len(poses), -1, 3)[..., 2] >= min_likelihood).mean())
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -127,6 +134,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
             reference = poses
         else:
             row["max px vs first path"] = max_px_difference(poses, reference)
+            row[f"max px where tracked (p>={args.tracked})"] = max_px_difference(poses, reference, args.tracked)
+        row[f"points tracked (p>={args.tracked})"] = f"{100 * tracked_share(poses, args.tracked):.0f}%"
         rows.append(row)
     if args.dlc_python:
         dlc_config = args.dlc_config or config
@@ -138,12 +147,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
                                      (threshold, int(margin)))
             rows.append({"path": f"DeepLabCut 3.0.2, dynamic ({threshold}, {int(margin)})", "frames/s": fps,
                          "max px vs first path": max_px_difference(dyn_poses, reference)
+                         if reference is not None else "",
+                         f"max px where tracked (p>={args.tracked})": max_px_difference(dyn_poses, reference, args.tracked)
                          if reference is not None else ""})
     top = next((r["frames/s"] for r in rows if "ceiling" in r["path"]), None)
     for row in rows:
         if top:
             row["share of ceiling"] = f"{100 * row['frames/s'] / top:.0f}%"
-    print(table(rows, ["path", "frames/s", "share of ceiling", "max px vs first path"]))
+    print(table(rows, ["path", "frames/s", "share of ceiling", "max px vs first path",
+                       f"max px where tracked (p>={args.tracked})", f"points tracked (p>={args.tracked})"]))
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=1))
     return rows
