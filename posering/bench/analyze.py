@@ -70,6 +70,17 @@ def ceiling(config: str, video: str, shuffle: int, batch_size: int, precision: s
     return frames / seconds
 
 
+def _concrete(precision: str, config: str, video: str, shuffle: int) -> str:
+    """What "auto" means for this model here, decided once so every path runs alike."""
+    if precision != "auto":
+        return precision
+    from posering.analyze.precision import choose_precision
+    from posering.project import load_config
+    from posering.project.models import resolve_model
+
+    return choose_precision(resolve_model(load_config(config), shuffle), video, "auto")
+
+
 def run_path(config: str, video: str, out: Path, **options) -> tuple[float, pd.DataFrame]:
     from posering.analyze.analyze_videos import analyze_videos
     from posering.video import probe
@@ -113,10 +124,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     threshold, margin = (float(v) for v in args.dynamic.split(","))
     paths = args.paths.split(",")
     rows: list[dict] = []
-    common = dict(shuffle=args.shuffle, batch_size=args.batch_size, precision=args.precision)
+    precision = _concrete(args.precision, config, video, args.shuffle)
+    common = dict(shuffle=args.shuffle, batch_size=args.batch_size, precision=precision)
     if "ceiling" in paths:
-        fps = ceiling(config, video, args.shuffle, args.batch_size, args.precision, args.ceiling_frames)
-        rows.append({"path": "raw model, frames in memory (ceiling)", "frames/s": fps})
+        fps = ceiling(config, video, args.shuffle, args.batch_size, precision, args.ceiling_frames)
+        rows.append({"path": f"raw model, frames in memory (ceiling), {precision}", "frames/s": fps})
     reference = None
     for name, options in (("single", {"num_workers": 0}), ("ray1", {"num_workers": 1}),
                           ("ray2", {"num_workers": 2}),
