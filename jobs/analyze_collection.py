@@ -26,7 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--destfolder", default=None, help="where outputs go (default: beside each video)")
     parser.add_argument("--shuffle", type=int, default=1)
     parser.add_argument("--trainingsetindex", type=int, default=0)
-    parser.add_argument("--num-workers", type=int, default=None, help="model replicas (default: one per GPU)")
+    parser.add_argument("--num-workers", type=int, default=None, help="model replicas (default: one per GPU of the cluster)")
+    parser.add_argument("--gpus-per-worker", type=float, default=None,
+                        help="GPUs per replica (default: 1 if the cluster has GPUs now); set it when "
+                             "GPU nodes are added on demand")
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--dynamic", action="store_true", help="dynamic cropping with (threshold 0.5, margin 10)")
     parser.add_argument("--csv", action="store_true", help="also write CSV tables")
@@ -36,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     formats = ("h5", "parquet") if args.parquet else ("h5",)
     scorer = pr.analyze_videos(args.config, args.videos, videotype=args.videotype, shuffle=args.shuffle,
                                trainingsetindex=args.trainingsetindex, destfolder=args.destfolder,
-                               num_workers=args.num_workers, batch_size=args.batch_size,
+                               num_workers=args.num_workers,
+                               gpus_per_worker=args.gpus_per_worker, batch_size=args.batch_size,
                                dynamic=(args.dynamic, 0.5, 10), save_as_csv=args.csv, output_format=formats)
     print(scorer)
     return 0

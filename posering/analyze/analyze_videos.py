@@ -57,6 +57,7 @@ def analyze_videos(
     address: str | None = None,
     shard_frames: int | None = None,
     precision: str = "auto",
+    gpus_per_worker: float | None = None,
 ) -> str:
     """Analyze videos with a trained network; returns the scorer name (as DeepLabCut does).
 
@@ -83,6 +84,9 @@ def analyze_videos(
     address: Ray cluster to use (default: RAY_ADDRESS, else a local Ray instance).
     shard_frames: frames per shard (default: chosen from the video length and worker count).
     precision: inference precision: auto, fp32, bf16 or fp16.
+    gpus_per_worker: GPUs each Ray worker holds (0.5 puts two replicas on a GPU); default: 1 when
+        the cluster has GPUs, else CPU workers. Set it on clusters that add GPU nodes on demand,
+        whose GPUs are not there yet when the job starts.
     """
     cfg = load_config(config)
     model_ref = resolve_model(cfg, shuffle, trainingsetindex, snapshot_index)
@@ -94,7 +98,7 @@ def analyze_videos(
         precision=precision,
     )
     formats = _formats(output_format, save_as_csv)
-    resources = _resources(num_workers, gputouse, address)
+    resources = _resources(num_workers, gputouse, address, gpus_per_worker)
     video_list = collect_videos(videos, videotype)
     if not video_list:
         raise PoseringError(f"no videos found in {videos} (videotype {videotype!r})")
@@ -138,21 +142,41 @@ def _formats(output_format, save_as_csv: bool) -> set[str]:
     return formats | {"h5"} | ({"csv"} if save_as_csv else set())
 
 
-def _resources(num_workers: int | None, gputouse: int | None, address: str | None) -> Resources:
-    import torch
-
-    gpus = torch.cuda.device_count()
-    cpus = os.cpu_count() or 1
+def _resources(num_workers: int | None, gputouse: int | None, address: str | None,
+               gpus_per_worker: float | None = None) -> Resources:
+    """Workers sized from what the Ray cluster holds, not from the machine of the driver: a job
+    submitted to a cluster usually runs its driver on a head node with no GPU."""
     if num_workers == 0:
-        device = f"cuda:{gputouse}" if gputouse is not None and gpus else "auto"
+        import torch
+
+        device = f"cuda:{gputouse}" if gputouse is not None and torch.cuda.device_count() else "auto"
         return Resources(num_workers=0, device=device, address=address)
-    if gpus:
-        return Resources(num_workers=num_workers or gpus, cpus_per_worker=1, gpus_per_worker=1,
+    from posering.ray_utils import ensure_ray
+
+    ray = ensure_ray(address)
+    gpus = float(ray.cluster_resources().get("GPU", 0))
+    if gpus_per_worker is None and gpus:
+        gpus_per_worker = 1.0
+    if gpus_per_worker:
+        workers = num_workers or int(gpus // gpus_per_worker)
+        if not workers:
+            log.warning("the cluster has no GPU yet: starting 1 worker; pass num_workers to have the "
+                        "autoscaler add more GPU nodes")
+        return Resources(num_workers=max(1, workers), cpus_per_worker=1, gpus_per_worker=gpus_per_worker,
                          device="cuda", address=address)
-    workers = num_workers or max(1, cpus // 4)
-    threads = max(1, cpus // workers)
-    return Resources(num_workers=workers, cpus_per_worker=min(threads, cpus), threads_per_worker=threads,
+    total_cpus, largest_node_cpus = cluster_cpus(ray)
+    workers = num_workers or max(1, total_cpus // 4)
+    # Each worker's threads fit on one node, or its actor could never be placed.
+    threads = max(1, min(total_cpus // workers, largest_node_cpus))
+    return Resources(num_workers=workers, cpus_per_worker=threads, threads_per_worker=threads,
                      device="cpu", address=address)
+
+
+def cluster_cpus(ray) -> tuple[int, int]:
+    """(CPUs of the whole cluster, CPUs of its largest live node)."""
+    per_node = [int(node["Resources"].get("CPU", 0)) for node in ray.nodes() if node.get("Alive")]
+    total = int(ray.cluster_resources().get("CPU", 0)) or sum(per_node) or (os.cpu_count() or 1)
+    return total, max(per_node or [total])
 
 
 def _plan(video: str, model_ref: ModelRef, settings: AnalysisSettings, destfolder: str | None,

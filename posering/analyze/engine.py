@@ -6,23 +6,31 @@ wraps it, and the single-process path calls it directly, so both compute the sam
 Dynamic cropping depends on the previous frame, so one video stream cannot be batched in time.
 Instead the engine advances several shards in lockstep: each step takes the next frame of every
 shard, cuts each to its own box, and runs them as one batch. Crops in a batch share one size
-(the largest box, grown around each animal within its frame), so no padding is needed.
+(the largest box, grown around each animal within its frame), so no padding is needed. For
+GroupNorm networks each crop step also uses what the streams' reference full frames hold in and
+around the boxes, so that the crops are normalised as parts of the full frame (fullview.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import numpy as np
 import torch
 
 from posering.analyze.dynamic import DynamicCropper
+from posering.analyze.fullview import FullViewNorm, Sums
 from posering.analyze.settings import AnalysisSettings
 from posering.analyze.shards import Shard, write_part
 from posering.analyze.stream import PrefetchedFrames
 from posering.video import probe
 
 ProgressFn = Callable[[int], None]
+# Frames a stream's crops may borrow a full frame's GroupNorm statistics before it is analysed
+# whole again (fullview.py): the openfield tracker stayed within ~2 px of full-frame poses
+# with references up to 5-8 frames old; each refresh costs one full frame.
+REFERENCE_REFRESH = 16
 
 
 def _no_progress(_: int) -> None:
@@ -36,6 +44,7 @@ class InferenceEngine:
         self.num_keypoints = num_keypoints
         self.settings = settings
         self.on_frames = on_frames
+        self.full_view = FullViewNorm.attach(predictor) if settings.dynamic.enabled else None
 
     def run(self, shards: Iterable[Shard]) -> list[str]:
         """Analyse shards and write their parts; returns the part locations."""
@@ -68,8 +77,8 @@ class InferenceEngine:
         base = np.array([crop.x1, crop.y1], np.float32) if crop else np.zeros(2, np.float32)
         dyn = self.settings.dynamic
         streams = [iter(PrefetchedFrames(s.video, s.start, s.stop, 1, crop)) for s in shards]
-        croppers = [DynamicCropper(frame_w, frame_h, dyn.threshold, dyn.margin) for _ in shards]
-        results = [np.empty((len(s), self.num_keypoints, 3), np.float32) for s in shards]
+        state = [_Stream(DynamicCropper(frame_w, frame_h, dyn.threshold, dyn.margin),
+                         np.empty((len(s), self.num_keypoints, 3), np.float32), s.start) for s in shards]
         active = list(range(len(shards)))
         while active:
             step = []
@@ -77,31 +86,92 @@ class InferenceEngine:
                 item = next(streams[i], None)
                 if item is None:
                     active.remove(i)
-                    write_part(shards[i], results[i])
+                    write_part(shards[i], state[i].poses)
                     continue
-                step.append((i, int(item[0][0]), item[1][0]))
-            full = [s for s in step if croppers[s[0]].box is None]
-            cropped = [s for s in step if croppers[s[0]].box is not None]
-            for group, boxed in ((full, False), (cropped, True)):
-                if group:
-                    self._infer_step(group, boxed, croppers, results, shards, base)
+                step.append((state[i], int(item[0][0]), item[1][0]))
+            full = [s for s in step if self._needs_full_frame(s[0])]
+            cropped = [s for s in step if not self._needs_full_frame(s[0])]
+            if full:
+                self._infer_full(full, base)
+            if cropped:
+                self._infer_cropped(cropped, base)
             self.on_frames(len(step))
 
-    def _infer_step(self, step, boxed, croppers, results, shards, base) -> None:
-        if boxed:
-            width = max(croppers[i].box.width for i, _, _ in step)
-            height = max(croppers[i].box.height for i, _, _ in step)
-            boxes = [croppers[i].fit(b.x1, b.y1, b.x2, b.y2, width, height)
-                     for i, _, _ in step for b in [croppers[i].box]]
-            batch = np.stack([frame[b.y1:b.y2, b.x1:b.x2] for (_, _, frame), b in zip(step, boxes)])
-            offsets = np.array([[b.x1, b.y1] for b in boxes], np.float32) + base
+    def _needs_full_frame(self, stream: "_Stream") -> bool:
+        if stream.cropper.box is None:
+            return True
+        # A GroupNorm network borrows the statistics of a recent full frame (fullview.py).
+        return self.full_view is not None and stream.age >= REFERENCE_REFRESH
+
+    def _infer_full(self, step, base) -> None:
+        batch = np.stack([frame for _, _, frame in step])
+        offsets = np.repeat(base[None], len(step), axis=0)
+        if self.full_view is None:
+            poses = _to_numpy(self.predictor(batch, offset=offsets))
         else:
-            batch = np.stack([frame for _, _, frame in step])
-            offsets = np.repeat(base[None], len(step), axis=0)
-        poses = _to_numpy(self.predictor(batch, offset=offsets))
-        for (i, index, _), pose in zip(step, poses):
-            results[i][index - shards[i].start] = pose
-            croppers[i].update(pose - np.array([base[0], base[1], 0], np.float32))
+            with self.full_view.record():
+                poses = _to_numpy(self.predictor(batch, offset=offsets))
+            for row, (stream, _, frame) in enumerate(step):
+                stream.reference, stream.age = frame, 0
+                stream.reference_sums = [layer.select([row]) for layer in self.full_view.recorded]
+                stream.region_box, stream.region_sums = None, []
+        self._store(step, poses, base)
+
+    def _infer_cropped(self, step, base) -> None:
+        width = max(stream.cropper.box.width for stream, _, _ in step)
+        height = max(stream.cropper.box.height for stream, _, _ in step)
+        boxes = [stream.cropper.fit(b.x1, b.y1, b.x2, b.y2, width, height)
+                 for stream, _, _ in step for b in [stream.cropper.box]]
+        batch = np.stack([frame[b.y1:b.y2, b.x1:b.x2] for (_, _, frame), b in zip(step, boxes)])
+        offsets = np.array([[b.x1, b.y1] for b in boxes], np.float32) + base
+        if self.full_view is None:
+            poses = _to_numpy(self.predictor(batch, offset=offsets))
+        else:
+            streams = [stream for stream, _, _ in step]
+            self._measure_regions(streams, boxes)
+            with self.full_view.crops(self._stacked(streams, "reference_sums"), self._stacked(streams, "region_sums")):
+                poses = _to_numpy(self.predictor(batch, offset=offsets))
+            for stream in streams:
+                stream.age += 1
+        self._store(step, poses, base)
+
+    def _measure_regions(self, streams: list["_Stream"], boxes) -> None:
+        """The sums of each box's region of its stream's reference frame, where not known yet
+        (boxes stay put while the animal stays inside, so this runs once per box)."""
+        stale = [(stream, box) for stream, box in zip(streams, boxes) if stream.region_box != box]
+        if not stale:
+            return
+        regions = np.stack([stream.reference[b.y1:b.y2, b.x1:b.x2] for stream, b in stale])
+        with self.full_view.regions(self._stacked([stream for stream, _ in stale], "reference_sums")):
+            self.predictor(regions)
+        for row, (stream, box) in enumerate(stale):
+            stream.region_box = box
+            stream.region_sums = [layer.select([row]) for layer in self.full_view.recorded]
+
+    def _stacked(self, streams: list["_Stream"], attribute: str) -> list[Sums]:
+        return [Sums.stack([getattr(stream, attribute)[layer] for stream in streams])
+                for layer in range(len(self.full_view.layers))]
+
+    @staticmethod
+    def _store(step, poses, base) -> None:
+        for (stream, index, _), pose in zip(step, poses):
+            stream.poses[index - stream.start] = pose
+            stream.cropper.update(pose - np.array([base[0], base[1], 0], np.float32))
+
+
+@dataclass
+class _Stream:
+    """One shard advancing in lockstep: its box, its poses and, for GroupNorm networks, the
+    full frame whose statistics its crops borrow."""
+
+    cropper: DynamicCropper
+    poses: np.ndarray
+    start: int
+    reference: np.ndarray | None = None
+    reference_sums: list = field(default_factory=list)  # per GroupNorm layer
+    region_box: object = None  # the box whose region of the reference region_sums measured
+    region_sums: list = field(default_factory=list)
+    age: int = 0
 
 
 def _groups(shards: list[Shard], size: int) -> list[list[Shard]]:

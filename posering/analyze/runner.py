@@ -54,7 +54,8 @@ def work_units(shards: list[Shard], settings: AnalysisSettings) -> list[list[Sha
 def run_in_process(model_ref: ModelRef, settings: AnalysisSettings, shards: list[Shard],
                    resources: Resources, total_frames: int) -> RunReport:
     set_threads(resources.threads_per_worker)
-    predictor, num_keypoints = load_predictor(model_ref, resources.device, settings.precision)
+    predictor, num_keypoints = load_predictor(model_ref, resources.device, settings.precision,
+                                                  crops=settings.dynamic.enabled)
     report = RunReport()
     started = time.perf_counter()
     with tqdm(total=total_frames, unit="frame", desc="analyzing", smoothing=0.1) as bar:

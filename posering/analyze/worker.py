@@ -41,7 +41,8 @@ class PoseWorker:
     def __init__(self, model_ref, settings: AnalysisSettings, device: str | None, threads: int | None,
                  counter=None):
         set_threads(threads)
-        self.predictor, num_keypoints = load_predictor(model_ref, device, settings.precision)
+        self.predictor, num_keypoints = load_predictor(model_ref, device, settings.precision,
+                                                         crops=settings.dynamic.enabled)
         self.counter = counter
         self.engine = InferenceEngine(self.predictor, num_keypoints, settings, self._count)
 

@@ -100,7 +100,7 @@ def run_dlc(python: str, config: str, video: str, out: Path, batch: int, threads
     stdout, wall = run_external(args)
     (h5,) = [p for p in out.glob(f"{Path(video).stem}DLC_*.h5")]
     poses = pd.read_hdf(h5, "df_with_missing")
-    h5.unlink()
+    h5.replace(out / f"{Path(video).stem}-deeplabcut.h5")  # kept for a look, out of the next run's glob
     return probe(video).frame_count / wall, poses
 
 
@@ -110,6 +110,14 @@ def max_px_difference(a: pd.DataFrame, b: pd.DataFrame, min_likelihood: float = 
     tracked = (pa[..., 2] >= min_likelihood) & (pb[..., 2] >= min_likelihood)
     distance = np.linalg.norm(pa[..., :2] - pb[..., :2], axis=-1)[tracked]
     return float(distance.max()) if distance.size else float("nan")
+
+
+def share_within(a: pd.DataFrame, b: pd.DataFrame, px: float, min_likelihood: float) -> str:
+    """Of the points both runs track, the share within px pixels of each other."""
+    pa, pb = a.to_numpy().reshape(len(a), -1, 3), b.to_numpy().reshape(len(b), -1, 3)
+    tracked = (pa[..., 2] >= min_likelihood) & (pb[..., 2] >= min_likelihood)
+    distance = np.linalg.norm(pa[..., :2] - pb[..., :2], axis=-1)[tracked]
+    return f"{100 * (distance <= px).mean():.1f}%" if distance.size else ""
 
 
 def tracked_share(poses: pd.DataFrame, min_likelihood: float) -> float:
@@ -147,13 +155,19 @@ def main(argv: list[str] | None = None) -> list[dict]:
         else:
             row["max px vs first path"] = max_px_difference(poses, reference)
             row[f"max px where tracked (p>={args.tracked})"] = max_px_difference(poses, reference, args.tracked)
+            row["tracked within 2 px"] = share_within(poses, reference, 2.0, args.tracked)
         row[f"points tracked (p>={args.tracked})"] = f"{100 * tracked_share(poses, args.tracked):.0f}%"
         rows.append(row)
     if args.dlc_python:
         dlc_config = args.dlc_config or config
         fps, poses = run_dlc(args.dlc_python, dlc_config, video, work / "dlc", args.dlc_batch_size, args.threads, None)
         rows.append({"path": f"DeepLabCut 3.0.2, batch {args.dlc_batch_size}", "frames/s": fps,
-                     "max px vs first path": max_px_difference(poses, reference) if reference is not None else ""})
+                     "max px vs first path": max_px_difference(poses, reference) if reference is not None else "",
+                     f"max px where tracked (p>={args.tracked})": max_px_difference(poses, reference, args.tracked)
+                     if reference is not None else "",
+                     "tracked within 2 px": share_within(poses, reference, 2.0, args.tracked)
+                     if reference is not None else "",
+                     f"points tracked (p>={args.tracked})": f"{100 * tracked_share(poses, args.tracked):.0f}%"})
         if "dynamic" in paths:
             fps, dyn_poses = run_dlc(args.dlc_python, dlc_config, video, work / "dlc-dyn", 1, args.threads,
                                      (threshold, int(margin)))
@@ -161,13 +175,17 @@ def main(argv: list[str] | None = None) -> list[dict]:
                          "max px vs first path": max_px_difference(dyn_poses, reference)
                          if reference is not None else "",
                          f"max px where tracked (p>={args.tracked})": max_px_difference(dyn_poses, reference, args.tracked)
-                         if reference is not None else ""})
+                         if reference is not None else "",
+                         "tracked within 2 px": share_within(dyn_poses, reference, 2.0, args.tracked)
+                         if reference is not None else "",
+                         f"points tracked (p>={args.tracked})": f"{100 * tracked_share(dyn_poses, args.tracked):.0f}%"})
     top = next((r["frames/s"] for r in rows if "ceiling" in r["path"]), None)
     for row in rows:
         if top:
             row["share of ceiling"] = f"{100 * row['frames/s'] / top:.0f}%"
     print(table(rows, ["path", "frames/s", "share of ceiling", "max px vs first path",
-                       f"max px where tracked (p>={args.tracked})", f"points tracked (p>={args.tracked})"]))
+                       f"max px where tracked (p>={args.tracked})", "tracked within 2 px",
+                       f"points tracked (p>={args.tracked})"]))
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=1))
     return rows
