@@ -51,7 +51,8 @@ class Sums:
 
 class FullViewNorm:
     """Patches a network's GroupNorm layers to record full-frame sums or to normalise crops with
-    full-frame statistics. Outside :meth:`record` and :meth:`crops` the layers run unchanged."""
+    full-frame statistics. Outside :meth:`record`, :meth:`regions` and :meth:`crops` the layers
+    run unchanged."""
 
     def __init__(self, layers: list[nn.GroupNorm]):
         self.layers = layers
