@@ -1,6 +1,7 @@
 """analyze_videos: DeepLabCut's outputs, the same numbers on every path, exactly once, resumable."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -201,3 +202,31 @@ def test_auto_precision_keeps_float32_where_bfloat16_would_move_points(dlc3_proj
     video = str(dlc3_project.parent / "videos" / "m3v1mp4_clip600.mp4")
     # With fast bfloat16 the sample shows points moving; without it, auto is float32 anyway.
     assert choose_precision(model, video, "cpu", sample_frames=8) == "fp32"
+
+
+@pytest.mark.slow
+def test_dynamic_crops_of_a_groupnorm_network_keep_its_full_frame_poses(tmp_path_factory, tmp_path):
+    """resnet_50 (GroupNorm): crops are normalised as parts of their full frames (fullview.py)."""
+    from posering.demo.run import make_demo_project
+    from posering.analyze.engine import REFERENCE_REFRESH
+    from posering.project import ProjectConfig
+    from tests.analyze.conftest import install_random_model
+
+    config = make_demo_project(str(tmp_path_factory.mktemp("groupnorm") / "demo"), nframes=40, nlabeled=10)
+    install_random_model(config, "resnet_50")
+    (video,) = ProjectConfig.load(config).video_sets  # the demo's own 40-frame video
+    clip = tmp_path / "videos" / "clip.mp4"
+    clip.parent.mkdir()
+    shutil.copy(video, clip)
+    full_scorer = analyze_videos(config, [str(clip)], num_workers=0, destfolder=str(tmp_path / "full"),
+                                 shard_frames=20)
+    scorer = analyze_videos(config, [str(clip)], num_workers=0, destfolder=str(tmp_path / "dynamic"),
+                            shard_frames=20, batch_size=2, dynamic=(True, 0.0, 10))
+    full = _read(tmp_path / "full", full_scorer, "clip").to_numpy().reshape(40, -1, 3)
+    dynamic = _read(tmp_path / "dynamic", scorer, "clip").to_numpy().reshape(40, -1, 3)
+    # Full frames in the dynamic run: each shard's first, then one after every REFERENCE_REFRESH crops.
+    refreshed = [start + k for start in (0, 20) for k in (0, REFERENCE_REFRESH + 1)]
+    np.testing.assert_allclose(dynamic[refreshed], full[refreshed], atol=1e-2)
+    cropped = [i for i in range(40) if i not in refreshed]
+    distance = np.linalg.norm(dynamic[cropped, :, :2] - full[cropped, :, :2], axis=-1)
+    assert np.median(distance) < 1.0, distance
