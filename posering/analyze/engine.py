@@ -89,8 +89,9 @@ class InferenceEngine:
                     write_part(shards[i], state[i].poses)
                     continue
                 step.append((state[i], int(item[0][0]), item[1][0]))
-            full = [s for s in step if self._needs_full_frame(s[0])]
-            cropped = [s for s in step if not self._needs_full_frame(s[0])]
+            full, cropped = [], []
+            for item in step:
+                (full if self._needs_full_frame(item[0]) else cropped).append(item)
             if full:
                 self._infer_full(full, base)
             if cropped:

@@ -120,6 +120,17 @@ def share_within(a: pd.DataFrame, b: pd.DataFrame, px: float, min_likelihood: fl
     return f"{100 * (distance <= px).mean():.1f}%" if distance.size else ""
 
 
+def compared(poses: pd.DataFrame, reference: pd.DataFrame | None, tracked: float) -> dict:
+    """A row's accuracy columns: distances to the first path's poses (when there is one) and
+    the share of points tracked."""
+    row = {f"points tracked (p>={tracked})": f"{100 * tracked_share(poses, tracked):.0f}%"}
+    if reference is not None:
+        row["max px vs first path"] = max_px_difference(poses, reference)
+        row[f"max px where tracked (p>={tracked})"] = max_px_difference(poses, reference, tracked)
+        row["tracked within 2 px"] = share_within(poses, reference, 2.0, tracked)
+    return row
+
+
 def tracked_share(poses: pd.DataFrame, min_likelihood: float) -> float:
     return float((poses.to_numpy().reshape(len(poses), -1, 3)[..., 2] >= min_likelihood).mean())
 
@@ -150,35 +161,19 @@ def main(argv: list[str] | None = None) -> list[dict]:
         fps, poses = run_path(config, video, work / name, **common, **options)
         row = {"path": {"single": "single process", "ray1": "Ray, 1 worker", "ray2": "Ray, 2 workers",
                         "dynamic": f"Ray, 1 worker, dynamic ({threshold}, {int(margin)})"}[name], "frames/s": fps}
-        if reference is None:
-            reference = poses
-        else:
-            row["max px vs first path"] = max_px_difference(poses, reference)
-            row[f"max px where tracked (p>={args.tracked})"] = max_px_difference(poses, reference, args.tracked)
-            row["tracked within 2 px"] = share_within(poses, reference, 2.0, args.tracked)
-        row[f"points tracked (p>={args.tracked})"] = f"{100 * tracked_share(poses, args.tracked):.0f}%"
+        row.update(compared(poses, reference, args.tracked))
+        reference = poses if reference is None else reference
         rows.append(row)
     if args.dlc_python:
         dlc_config = args.dlc_config or config
         fps, poses = run_dlc(args.dlc_python, dlc_config, video, work / "dlc", args.dlc_batch_size, args.threads, None)
         rows.append({"path": f"DeepLabCut 3.0.2, batch {args.dlc_batch_size}", "frames/s": fps,
-                     "max px vs first path": max_px_difference(poses, reference) if reference is not None else "",
-                     f"max px where tracked (p>={args.tracked})": max_px_difference(poses, reference, args.tracked)
-                     if reference is not None else "",
-                     "tracked within 2 px": share_within(poses, reference, 2.0, args.tracked)
-                     if reference is not None else "",
-                     f"points tracked (p>={args.tracked})": f"{100 * tracked_share(poses, args.tracked):.0f}%"})
+                     **compared(poses, reference, args.tracked)})
         if "dynamic" in paths:
-            fps, dyn_poses = run_dlc(args.dlc_python, dlc_config, video, work / "dlc-dyn", 1, args.threads,
-                                     (threshold, int(margin)))
+            fps, poses = run_dlc(args.dlc_python, dlc_config, video, work / "dlc-dyn", 1, args.threads,
+                                 (threshold, int(margin)))
             rows.append({"path": f"DeepLabCut 3.0.2, dynamic ({threshold}, {int(margin)})", "frames/s": fps,
-                         "max px vs first path": max_px_difference(dyn_poses, reference)
-                         if reference is not None else "",
-                         f"max px where tracked (p>={args.tracked})": max_px_difference(dyn_poses, reference, args.tracked)
-                         if reference is not None else "",
-                         "tracked within 2 px": share_within(dyn_poses, reference, 2.0, args.tracked)
-                         if reference is not None else "",
-                         f"points tracked (p>={args.tracked})": f"{100 * tracked_share(dyn_poses, args.tracked):.0f}%"})
+                         **compared(poses, reference, args.tracked)})
     top = next((r["frames/s"] for r in rows if "ceiling" in r["path"]), None)
     for row in rows:
         if top:

@@ -13,28 +13,9 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import torch
 import yaml
 
-from posering.bench._shared import table, timed
-
-
-def _project(work: Path, net_type: str) -> str:
-    from posering.demo.run import make_demo_project
-    from posering.model.build import build_model, save_snapshot
-    from posering.model.config import make_model_config, parse_model_config, save_model_config
-    from posering.project import ProjectConfig, ProjectPaths
-
-    config_path = make_demo_project(str(work / "project"), nframes=60, nlabeled=5)
-    config = ProjectConfig.load(config_path)
-    paths = ProjectPaths(config)
-    model_config_file = paths.model_config_file(0.95, 1)
-    model_config = make_model_config(net_type, config.bodyparts, config.project_path, model_config_file)
-    save_model_config(model_config, model_config_file)
-    torch.manual_seed(0)
-    model = build_model(parse_model_config(model_config, model_config_file))
-    save_snapshot(paths.train_dir(0.95, 1) + "/snapshot-001.pt", model, {"epoch": 1})
-    return config_path
+from posering.bench._shared import random_model_project, table, timed
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -47,7 +28,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--workdir", default=None)
     args = parser.parse_args(argv)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="posering-bench-memory-"))
-    config = _project(work, args.net_type)
+    config = random_model_project(work, args.net_type)
     rows = []
     for minutes in args.minutes:
         video = work / f"synthetic-{minutes:g}min.mp4"

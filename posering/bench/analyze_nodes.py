@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from posering.bench._shared import table, timed
+from posering.bench._shared import random_model_project, table, timed
 
 
 def _analyze(config: str, video: Path, out: Path, workers: int, address: str) -> tuple[float, dict]:
@@ -33,7 +33,6 @@ def main(argv: list[str] | None = None) -> list[dict]:
     import ray
     from ray.cluster_utils import Cluster
 
-    from posering.bench.analyze_memory import _project
     from posering.demo.synthetic import Scene, render_video
 
     parser = argparse.ArgumentParser(prog="posering bench analyze-nodes", description=__doc__.split("\n\n")[0])
@@ -44,7 +43,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--workdir", default=None)
     args = parser.parse_args(argv)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="posering-bench-nodes-"))
-    config = _project(work, args.net_type)
+    config = random_model_project(work, args.net_type)
     video = work / f"synthetic-{args.frames}.mp4"
     if not video.exists():
         render_video(str(video), Scene(width=640, height=480, nframes=args.frames, body_length=110))

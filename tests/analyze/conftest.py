@@ -7,23 +7,9 @@ a fixed random network gives fixed numbers to compare runs against.
 import shutil
 
 import pytest
-import torch
 
-from posering.project import ProjectConfig, ProjectPaths
-
-
-def install_random_model(config_path: str, net_type: str = "mobilenet_v4_small", epoch: int = 5) -> None:
-    from posering.model.build import build_model, save_snapshot
-    from posering.model.config import make_model_config, parse_model_config, save_model_config
-
-    config = ProjectConfig.load(config_path)
-    paths = ProjectPaths(config)
-    model_config_file = paths.model_config_file(0.95, 1)
-    model_config = make_model_config(net_type, config.bodyparts, config.project_path, model_config_file)
-    save_model_config(model_config, model_config_file)
-    torch.manual_seed(0)
-    model = build_model(parse_model_config(model_config, model_config_file))
-    save_snapshot(paths.train_dir(0.95, 1) + f"/snapshot-{epoch:03d}.pt", model, {"epoch": epoch})
+from posering.bench._shared import install_random_model
+from posering.project import ProjectConfig
 
 
 @pytest.fixture(scope="session")
