@@ -243,12 +243,21 @@ def _metadata(job, model_ref: ModelRef, settings: AnalysisSettings, resources: R
         "coordinates": "full-frame pixels",
         "run": {"workers": resources.num_workers, "nodes": len(report.nodes) or 1,
                 "worker_peak_rss_mb": round(report.worker_peak_rss_mb, 1) or None,
+                "worker_rss_mb": _rss_summary(report.worker_rss_mb.get(job.video)),
                 "device": resources.device, "frames": report.frames,
                 "seconds": round(report.seconds, 3),
                 "frames_per_second": round(report.frames / report.seconds, 3) if report.seconds else None},
         "posering_version": __version__,
         "date": dt.datetime.now().isoformat(timespec="seconds"),
     }
+
+
+def _rss_summary(samples: list[float] | None) -> dict | None:
+    """A worker's resident memory after this video's first and last work unit, and the most."""
+    if not samples:
+        return None
+    return {"after_first_unit": round(samples[0], 1), "after_last_unit": round(samples[-1], 1),
+            "largest": round(max(samples), 1), "units": len(samples)}
 
 
 def _model_bodyparts(model_ref: ModelRef) -> list[str]:

@@ -13,6 +13,7 @@ around the boxes, so that the crops are normalised as parts of the full frame (f
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -23,7 +24,7 @@ from posering.analyze.dynamic import DynamicCropper
 from posering.analyze.fullview import FullViewNorm, Sums
 from posering.analyze.settings import AnalysisSettings
 from posering.analyze.shards import Shard, write_part
-from posering.analyze.stream import PrefetchedFrames
+from posering.analyze.stream import DecodeThreads, PrefetchedFrames
 from posering.video import probe
 
 ProgressFn = Callable[[int], None]
@@ -38,6 +39,8 @@ def _no_progress(_: int) -> None:
 
 
 class InferenceEngine:
+    """Analyses shards with one predictor; lives as long as its worker (call :meth:`close`)."""
+
     def __init__(self, predictor, num_keypoints: int, settings: AnalysisSettings,
                  on_frames: ProgressFn = _no_progress):
         self.predictor = predictor
@@ -45,6 +48,19 @@ class InferenceEngine:
         self.settings = settings
         self.on_frames = on_frames
         self.full_view = FullViewNorm.attach(predictor) if settings.dynamic.enabled else None
+        # The same decoding threads for every shard, so that the worker's memory does not grow
+        # with the number of shards it analyses (stream.py says why).
+        lockstep = max(1, settings.batch_size) if settings.dynamic.enabled else 1
+        self.decoders = DecodeThreads(lockstep)
+
+    def close(self) -> None:
+        self.decoders.close()
+
+    def __enter__(self) -> "InferenceEngine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def run(self, shards: Iterable[Shard]) -> list[str]:
         """Analyse shards and write their parts; returns the part locations."""
@@ -62,7 +78,8 @@ class InferenceEngine:
         crop = self.settings.crop
         offset = (crop.x1, crop.y1) if crop else None
         poses = np.empty((len(shard), self.num_keypoints, 3), np.float32)
-        with PrefetchedFrames(shard.video, shard.start, shard.stop, self.settings.batch_size, crop) as frames:
+        with PrefetchedFrames(shard.video, shard.start, shard.stop, self.settings.batch_size, crop,
+                              threads=self.decoders) as frames:
             for indices, batch in frames:
                 poses[indices - shard.start] = _to_numpy(self.predictor(batch, offset=offset))
                 self.on_frames(len(indices))
@@ -70,13 +87,19 @@ class InferenceEngine:
 
     # -- dynamic cropping, shards in lockstep ----------------------------------------------------------
     def run_dynamic(self, shards: list[Shard]) -> None:
+        with contextlib.ExitStack() as open_streams:
+            streams = [iter(open_streams.enter_context(
+                PrefetchedFrames(s.video, s.start, s.stop, 1, self.settings.crop, threads=self.decoders)))
+                for s in shards]
+            self._advance_in_lockstep(shards, streams)
+
+    def _advance_in_lockstep(self, shards: list[Shard], streams) -> None:
         info = probe(shards[0].video)
         crop = self.settings.crop
         frame_w = crop.width if crop else info.width
         frame_h = crop.height if crop else info.height
         base = np.array([crop.x1, crop.y1], np.float32) if crop else np.zeros(2, np.float32)
         dyn = self.settings.dynamic
-        streams = [iter(PrefetchedFrames(s.video, s.start, s.stop, 1, crop)) for s in shards]
         state = [_Stream(DynamicCropper(frame_w, frame_h, dyn.threshold, dyn.margin),
                          np.empty((len(s), self.num_keypoints, 3), np.float32), s.start) for s in shards]
         active = list(range(len(shards)))

@@ -41,6 +41,9 @@ class RunReport:
     failures: dict[str, str] = field(default_factory=dict)
     nodes: set[str] = field(default_factory=set)  # Ray node ids that analysed shards
     worker_peak_rss_mb: float = 0.0  # the largest resident memory of any worker
+    # each video's work units, in the order they finished: the resident memory of the worker
+    # that had just analysed it (flat over a long video: workers do not grow with its length)
+    worker_rss_mb: dict[str, list[float]] = field(default_factory=dict)
     frames: int = 0
     seconds: float = 0.0
 
@@ -58,8 +61,8 @@ def run_in_process(model_ref: ModelRef, settings: AnalysisSettings, shards: list
                                                   crops=settings.dynamic.enabled)
     report = RunReport()
     started = time.perf_counter()
-    with tqdm(total=total_frames, unit="frame", desc="analyzing", smoothing=0.1) as bar:
-        engine = InferenceEngine(predictor, num_keypoints, settings, bar.update)
+    with (tqdm(total=total_frames, unit="frame", desc="analyzing", smoothing=0.1) as bar,
+          InferenceEngine(predictor, num_keypoints, settings, bar.update) as engine):
         for unit in work_units(shards, settings):
             try:
                 engine.run(unit)
@@ -108,6 +111,8 @@ def run_on_ray(model_ref: ModelRef, settings: AnalysisSettings, shards: list[Sha
             elif result:
                 report.nodes.add(result["node"])
                 report.worker_peak_rss_mb = max(report.worker_peak_rss_mb, result["peak_rss_mb"])
+                if result.get("rss_mb") is not None:
+                    report.worker_rss_mb.setdefault(result["video"], []).append(result["rss_mb"])
         bar.update(ray.get(counter.total.remote()) - bar.n)
     for worker in workers:
         ray.kill(worker)

@@ -3,12 +3,20 @@
 OpenCV releases the GIL while decoding, so a reader thread keeps a few batches of uint8 frames
 ready while the model runs: decode hides behind inference, each frame is decoded once, and
 memory holds only the queue, never the video.
+
+A process that reads many ranges (an analysis worker over hundreds of shards) passes a
+:class:`DecodeThreads` so that the same few threads decode every range. Frames are allocated in
+the decoding thread and freed by the consumer; glibc gives each new thread a malloc arena of its
+own (up to 8 per core) and each arena keeps its freed frame buffers, so a fresh thread per range
+made a worker's memory grow with the video's length (docs/benchmarks.md, "Memory of an analysis
+worker"). Long-lived threads keep reusing their own arenas.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Iterator
 
 import numpy as np
@@ -19,20 +27,60 @@ from posering.video import VideoReader
 _DONE = object()
 
 
+class DecodeThreads:
+    """Long-lived decoding threads shared by the ranges one consumer reads.
+
+    ``streams`` is how many ranges may be read at the same time (dynamic cropping advances a
+    batch of shards in lockstep): each open range holds one thread until it is exhausted or
+    closed, so a range opened beyond that many would wait for a thread, and its reader with it.
+    """
+
+    def __init__(self, streams: int = 1):
+        self.streams = max(1, int(streams))
+        self._executor = ThreadPoolExecutor(max_workers=self.streams, thread_name_prefix="posering-decode")
+        self._open = threading.BoundedSemaphore(self.streams)
+
+    def start(self, produce) -> Future:
+        if not self._open.acquire(blocking=False):
+            raise RuntimeError(f"more than {self.streams} ranges open on {self.streams} decode threads")
+
+        def run():
+            try:
+                produce()
+            finally:
+                self._open.release()
+
+        return self._executor.submit(run)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+    def __enter__(self) -> "DecodeThreads":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 class PrefetchedFrames:
     """Iterate ``(frame indices, uint8 batch (B, H, W, 3))`` over ``[start, stop)`` of a video.
 
     ``batch_size=1`` with :meth:`__iter__` gives single frames; ``crop`` cuts every frame.
+    ``threads``: decode on these long-lived threads (see :class:`DecodeThreads`) rather than on a
+    thread of this range's own.
     """
 
     def __init__(self, video: str, start: int, stop: int, batch_size: int = 8,
-                 crop: Crop | None = None, depth: int = 3):
+                 crop: Crop | None = None, depth: int = 3, threads: DecodeThreads | None = None):
         self.video, self.start, self.stop = video, start, stop
         self.batch_size, self.crop = max(1, batch_size), crop
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, depth))
         self._stop_event = threading.Event()
-        self._thread = threading.Thread(target=self._produce, name=f"decode:{video}:{start}", daemon=True)
-        self._thread.start()
+        if threads is not None:
+            self._producer = threads.start(self._produce)
+        else:
+            self._producer = threading.Thread(target=self._produce, name=f"decode:{video}:{start}", daemon=True)
+            self._producer.start()
 
     def _produce(self) -> None:
         try:
@@ -73,8 +121,12 @@ class PrefetchedFrames:
             yield item
 
     def close(self) -> None:
+        """Stop decoding (at the next frame) and wait for the producer to let go of its thread."""
         self._stop_event.set()
-        self._thread.join(timeout=5)
+        if isinstance(self._producer, Future):
+            self._producer.result(timeout=30)  # _produce reports its errors through the queue
+        else:
+            self._producer.join(timeout=5)
 
     def __enter__(self) -> "PrefetchedFrames":
         return self

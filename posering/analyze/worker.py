@@ -9,6 +9,7 @@ without a part are redone.
 
 from __future__ import annotations
 
+import os
 import resource
 
 import ray
@@ -51,8 +52,6 @@ class PoseWorker:
             self.counter.add.remote(frames)
 
     def pid(self) -> int:
-        import os
-
         return os.getpid()
 
     def run(self, shards: list[Shard]) -> dict:
@@ -67,7 +66,18 @@ class PoseWorker:
             return {"video": shards[0].video, "error": f"{type(exc).__name__}: {exc}"}
         node = ray.get_runtime_context().get_node_id()
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        return {"video": shards[0].video, "error": None, "shards": len(todo), "node": node, "peak_rss_mb": peak_mb}
+        return {"video": shards[0].video, "error": None, "shards": len(todo), "node": node,
+                "peak_rss_mb": peak_mb, "rss_mb": current_rss_mb()}
+
+
+def current_rss_mb() -> float | None:
+    """This process's resident memory now, in MiB (Linux; None elsewhere)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            resident_pages = int(statm.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def remote_worker_class(num_cpus: float, num_gpus: float, max_restarts: int = 3):

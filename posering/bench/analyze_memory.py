@@ -4,7 +4,8 @@
 
 Renders synthetic 640x480 videos of each length once (into --workdir), analyzes each on one Ray
 worker with a small untrained network (memory, not accuracy, is measured), and prints the
-worker's peak resident memory from the run metadata.
+worker's resident memory from the run metadata: after its first and its last shard of the
+video, the largest after any shard, and its peak (``ru_maxrss``, model loading included).
 """
 
 from __future__ import annotations
@@ -38,11 +39,18 @@ def main(argv: list[str] | None = None) -> list[dict]:
         out = work / f"out-{minutes:g}"
         scorer, seconds = timed(analyze_videos, config, [str(video)], num_workers=1, destfolder=str(out),
                                 overwrite=True, precision="fp32")
-        meta = yaml.safe_load((out / f"{video.stem}{scorer}_meta.yaml").read_text())
-        rows.append({"video": f"{minutes:g} min ({frames} frames, 640x480)", "frames/s": frames / seconds,
-                     "worker peak RSS (MiB)": meta["run"]["worker_peak_rss_mb"]})
-    print(table(rows, ["video", "frames/s", "worker peak RSS (MiB)"]))
+        run = yaml.safe_load((out / f"{video.stem}{scorer}_meta.yaml").read_text())["run"]
+        rss = run["worker_rss_mb"]
+        rows.append({"video": f"{minutes:g} min ({frames} frames, 640x480)", "shards": rss["units"],
+                     "frames/s": frames / seconds, "RSS after first shard": rss["after_first_unit"],
+                     "RSS after last shard": rss["after_last_unit"], "largest after a shard": rss["largest"],
+                     "peak RSS": run["worker_peak_rss_mb"]})
+    print(table(rows, COLUMNS))
     return rows
+
+
+COLUMNS = ["video", "shards", "frames/s", "RSS after first shard", "RSS after last shard",
+           "largest after a shard", "peak RSS"]
 
 
 if __name__ == "__main__":

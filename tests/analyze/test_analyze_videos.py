@@ -58,6 +58,13 @@ def test_ray_path_equals_single_process(analysis_project, videos_dir, tmp_path, 
     sharded = _read(tmp_path / "ray", scorer)
     assert len(sharded) == probe(str(videos_dir / "mouse-a.mp4")).frame_count
     np.testing.assert_allclose(sharded.to_numpy(), single.to_numpy(), atol=1e-4)
+    # Each shard's worker memory is recorded (benchmarks check it does not grow with length).
+    run = yaml.safe_load((tmp_path / "ray" / f"mouse-a{scorer}_meta.yaml").read_text())["run"]
+    rss = run["worker_rss_mb"]
+    assert rss["units"] == 5  # 120 frames in shards of 25
+    assert 0 < rss["after_first_unit"] <= rss["largest"]
+    # (the kernel updates the high-water mark lazily: allow a few MiB)
+    assert rss["largest"] <= run["worker_peak_rss_mb"] + 8
 
 
 def test_rerun_skips_finished_videos_unless_overwrite(analysis_project, videos_dir):
