@@ -81,12 +81,13 @@ def run_on_ray(model_ref: ModelRef, settings: AnalysisSettings, shards: list[Sha
 
     ray = ensure_ray(resources.address)
     units = work_units(shards, settings)
-    counter = FrameCounter.remote()
     worker_class = remote_worker_class(resources.cpus_per_worker, resources.gpus_per_worker)
     # Named actors, so operators (and tests) can find a run's workers: posering-analyze-<run>-<i>.
     run_id = uuid.uuid4().hex[:8]
+    counter_name = f"posering-frames-{run_id}"
+    counter = FrameCounter.options(name=counter_name).remote()
     workers = [worker_class.options(name=f"posering-analyze-{run_id}-{i}", **task_options())
-               .remote(model_ref, settings, resources.device, resources.threads_per_worker, counter)
+               .remote(model_ref, settings, resources.device, resources.threads_per_worker, counter_name)
                for i in range(max(1, min(resources.num_workers, len(units))))]
     pool = ActorPool(workers)
     for unit in units:
@@ -114,7 +115,7 @@ def run_on_ray(model_ref: ModelRef, settings: AnalysisSettings, shards: list[Sha
                 if result.get("rss_mb") is not None:
                     report.worker_rss_mb.setdefault(result["video"], []).append(result["rss_mb"])
         bar.update(ray.get(counter.total.remote()) - bar.n)
-    for worker in workers:
-        ray.kill(worker)
+    for actor in [*workers, counter]:
+        ray.kill(actor)
     report.frames, report.seconds = total_frames, time.perf_counter() - started
     return report

@@ -40,11 +40,14 @@ class PoseWorker:
     """One model replica. Wrapped with ``ray.remote`` by the runner (resources set there)."""
 
     def __init__(self, model_ref, settings: AnalysisSettings, device: str | None, threads: int | None,
-                 counter=None):
+                 counter_name: str | None = None):
         set_threads(threads)
         self.predictor, num_keypoints = load_predictor(model_ref, device, settings.precision,
                                                          crops=settings.dynamic.enabled)
-        self.counter = counter
+        # The counter is found by name, not passed as a handle: Ray keeps a handle argument in
+        # its object store, and a restarted actor whose constructor argument is gone cannot
+        # start again (ray-project/ray#53727).
+        self.counter = ray.get_actor(counter_name) if counter_name else None
         self.engine = InferenceEngine(self.predictor, num_keypoints, settings, self._count)
 
     def _count(self, frames: int) -> None:
