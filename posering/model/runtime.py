@@ -131,9 +131,11 @@ class Predictor:
         x = frames.to(self.device, non_blocking=True).permute(0, 3, 1, 2)
         if self.flip:
             x = x.flip(1)
-        x = x.float() * self._scale + self._shift
         memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
-        return x.contiguous(memory_format=memory_format)
+        # One float buffer per batch, normalised in place: a 640x480 batch of 8 is 29 MB, and
+        # each extra temporary is another large allocation and pass over memory per batch.
+        x = x.to(torch.float32, memory_format=memory_format)
+        return x.mul_(self._scale).add_(self._shift)
 
     @torch.inference_mode()
     def maps(self, frames) -> dict[str, torch.Tensor]:
