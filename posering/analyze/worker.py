@@ -70,13 +70,13 @@ class PoseWorker:
         node = ray.get_runtime_context().get_node_id()
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return {"video": shards[0].video, "error": None, "shards": len(todo), "node": node,
-                "peak_rss_mb": peak_mb, "rss_mb": current_rss_mb()}
+                "peak_rss_mb": peak_mb, "rss_mb": resident_mb()}
 
 
-def current_rss_mb() -> float | None:
-    """This process's resident memory now, in MiB (Linux; None elsewhere)."""
+def resident_mb(pid: int | str = "self") -> float | None:
+    """A process's resident memory now, in MiB (Linux; None elsewhere or once it has ended)."""
     try:
-        with open("/proc/self/statm") as statm:
+        with open(f"/proc/{pid}/statm") as statm:
             resident_pages = int(statm.read().split()[1])
     except (OSError, IndexError, ValueError):
         return None

@@ -48,8 +48,10 @@ class WorkerMemory:
         self._thread.join()
 
     def _run(self) -> None:
+        from posering.analyze.worker import resident_mb
+
         while not self._stop.wait(self.interval):
-            sizes = [rss for rss in map(_rss_mb, _worker_pids()) if rss]
+            sizes = [rss for rss in map(resident_mb, _worker_pids()) if rss]
             if sizes:
                 self.samples.append((time.perf_counter() - self._started, max(sizes)))
 
@@ -66,14 +68,6 @@ def _worker_pids() -> list[int]:
             except OSError:  # the process ended meanwhile
                 continue
     return pids
-
-
-def _rss_mb(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/statm") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 def _second_half(samples: list[tuple[float, float]]) -> list[float]:
