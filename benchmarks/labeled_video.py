@@ -113,15 +113,15 @@ def _on_ray(job: RenderJob, points: np.ndarray, workers: int) -> float:
     """Seconds to render on a local Ray instance of `workers` CPUs (start-up and imports not counted)."""
     import ray
 
-    from posering.ray_utils import run_tasks
+    from posering.ray_utils import fan_out
     from posering.viz.create_labeled_video import _segment_size, render_video_on_ray
 
     ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
     try:
-        run_tasks(_warm_up, [(i,) for i in range(2 * workers)])
+        fan_out(_warm_up, [(i,) for i in range(2 * workers)], on_ray=True)
         start = time.perf_counter()
         size = _segment_size(job.nframes, workers, matplotlib=job.frames_dir is not None)
-        run_tasks(render_video_on_ray, [(job, points, size)])
+        fan_out(render_video_on_ray, [(job, points, size)], on_ray=True)
         return time.perf_counter() - start
     finally:
         ray.shutdown()

@@ -7,13 +7,12 @@ import datetime as dt
 import hashlib
 import logging
 import math
-import os
 from dataclasses import dataclass, field
 
 from posering import __version__, storage
 from posering.analyze.precision import choose_precision
 from posering.analyze.outputs import OUTPUT_FORMATS, output_locations, poses_table, write_outputs
-from posering.analyze.runner import Resources, RunReport, run_in_process, run_on_ray
+from posering.analyze.runner import RunReport, run_in_process, run_on_ray
 from posering.analyze.settings import AnalysisSettings, DynamicCropping
 from posering.analyze.shards import Shard, plan_shards, read_parts
 from posering.errors import PoseringError
@@ -21,6 +20,7 @@ from posering.project import load_config
 from posering.project.config import Crop
 from posering.project.models import ModelRef, resolve_model
 from posering.project.videos import collect_videos
+from posering.ray_utils import Resources, worker_resources
 from posering.video import VideoInfo, probe
 
 log = logging.getLogger("posering.analyze")
@@ -98,7 +98,7 @@ def analyze_videos(
         precision=precision,
     )
     formats = _formats(output_format, save_as_csv)
-    resources = _resources(num_workers, gputouse, address, gpus_per_worker)
+    resources = worker_resources(num_workers, gputouse, address, gpus_per_worker)
     video_list = collect_videos(videos, videotype)
     if not video_list:
         raise PoseringError(f"no videos found in {videos} (videotype {videotype!r})")
@@ -140,43 +140,6 @@ def _formats(output_format, save_as_csv: bool) -> set[str]:
     if unknown:
         raise PoseringError(f"output_format {sorted(unknown)}: choose from {list(OUTPUT_FORMATS)}")
     return formats | {"h5"} | ({"csv"} if save_as_csv else set())
-
-
-def _resources(num_workers: int | None, gputouse: int | None, address: str | None,
-               gpus_per_worker: float | None = None) -> Resources:
-    """Workers sized from what the Ray cluster holds, not from the machine of the driver: a job
-    submitted to a cluster usually runs its driver on a head node with no GPU."""
-    if num_workers == 0:
-        import torch
-
-        device = f"cuda:{gputouse}" if gputouse is not None and torch.cuda.device_count() else "auto"
-        return Resources(num_workers=0, device=device, address=address)
-    from posering.ray_utils import ensure_ray
-
-    ray = ensure_ray(address)
-    gpus = float(ray.cluster_resources().get("GPU", 0))
-    if gpus_per_worker is None and gpus:
-        gpus_per_worker = 1.0
-    if gpus_per_worker:
-        workers = num_workers or int(gpus // gpus_per_worker)
-        if not workers:
-            log.warning("the cluster has no GPU yet: starting 1 worker; pass num_workers to have the "
-                        "autoscaler add more GPU nodes")
-        return Resources(num_workers=max(1, workers), cpus_per_worker=1, gpus_per_worker=gpus_per_worker,
-                         device="cuda", address=address)
-    total_cpus, largest_node_cpus = cluster_cpus(ray)
-    workers = num_workers or max(1, total_cpus // 4)
-    # Each worker's threads fit on one node, or its actor could never be placed.
-    threads = max(1, min(total_cpus // workers, largest_node_cpus))
-    return Resources(num_workers=workers, cpus_per_worker=threads, threads_per_worker=threads,
-                     device="cpu", address=address)
-
-
-def cluster_cpus(ray) -> tuple[int, int]:
-    """(CPUs of the whole cluster, CPUs of its largest live node)."""
-    per_node = [int(node["Resources"].get("CPU", 0)) for node in ray.nodes() if node.get("Alive")]
-    total = int(ray.cluster_resources().get("CPU", 0)) or sum(per_node) or (os.cpu_count() or 1)
-    return total, max(per_node or [total])
 
 
 def _plan(video: str, model_ref: ModelRef, settings: AnalysisSettings, destfolder: str | None,

@@ -20,20 +20,9 @@ from posering.analyze.predictor import load_predictor, set_threads
 from posering.analyze.settings import AnalysisSettings
 from posering.analyze.shards import Shard
 from posering.project.models import ModelRef
+from posering.ray_utils import Resources
 
 log = logging.getLogger("posering.analyze")
-
-
-@dataclass
-class Resources:
-    """Where workers run: how many, and what each one holds."""
-
-    num_workers: int = 1
-    cpus_per_worker: float = 1.0
-    gpus_per_worker: float = 0.0
-    threads_per_worker: int | None = None
-    device: str | None = "auto"
-    address: str | None = None
 
 
 @dataclass

@@ -16,6 +16,7 @@ from posering import storage
 from posering.errors import ConfigError, PoseringError, VideoError
 from posering.frames.images import save_frames
 from posering.frames.kmeans import pick_kmeans, pick_uniform, rng_for, sample_thumbnails
+from posering.per_video import PerVideo
 from posering.project import ProjectPaths, load_config
 from posering.project.config import Crop, ProjectConfig, is_placeholder
 from posering.project.paths import frame_index_from_name
@@ -165,19 +166,12 @@ def _job(cfg: ProjectConfig, key: str, location: str, algo: str, crop: bool, clu
 
 
 def _run(jobs: list[ExtractionJob]) -> dict[str, dict]:
-    def report(i: int, result: dict) -> None:
-        log.info("%s: added %d frames, skipped %d already in %s", jobs[i].video, result["added"],
+    def report(video: str, result: dict) -> None:
+        log.info("%s: added %d frames, skipped %d already in %s", video, result["added"],
                  result["skipped"], result["folder"])
 
-    if len(jobs) > 1:
-        from posering.ray_utils import run_tasks
-
-        results = run_tasks(extract_video, [(job,) for job in jobs], on_done=report)
-    else:
-        results = [extract_video(job) for job in jobs]
-        for i, result in enumerate(results):
-            report(i, result)
-    return {job.video: result for job, result in zip(jobs, results)}
+    videos = PerVideo("extract_frames", [job.video for job in jobs])
+    return videos.finish(videos.each(extract_video, {job.video: (job,) for job in jobs}, on_done=report))
 
 
 def existing_frame_indices(folder: str) -> set[int]:

@@ -32,8 +32,8 @@ from posering.errors import PoseringError
 from posering.frames.extract_frames import existing_frame_indices
 from posering.frames.images import encode_png, save_frames
 from posering.frames.kmeans import TARGET_CANDIDATES, pick_kmeans, rng_for, thumbnail
-from posering.post.analysis_files import (AnalysisTarget, analysis_crop, analysis_targets, full_frame_poses,
-                                          map_videos, read_poses_file)
+from posering.per_video import AnalysedVideos, analysis_step
+from posering.post.analysis_files import AnalysisTarget, analysis_crop, full_frame_poses, read_poses_file
 from posering.post.outliers import find_outlier_candidates
 from posering.post.poses import get_bodyparts, to_arrays
 from posering.project import ProjectPaths
@@ -63,12 +63,9 @@ class OutlierJob:
     style: tuple  # (colormap, dotsize, alphavalue, pcutoff) for savelabeled
 
 
+@analysis_step()
 def extract_outlier_frames(
-    config: str,
-    videos: list[str] | str,
-    videotype: str = "",
-    shuffle: int = 1,
-    trainingsetindex: int = 0,
+    videos: AnalysedVideos,
     outlieralgorithm: str = "jump",
     frames2use: list[int] | dict | None = None,
     comparisonbodyparts: str | list[str] = "all",
@@ -87,16 +84,12 @@ def extract_outlier_frames(
 ) -> dict[str, dict]:
     """Extract frames where the predictions look wrong, with the predictions, for refinement.
 
-    Returns, per video: candidates (how many frames matched), added (frames saved), frames
-    (their indices), folder and machinelabels file; 'skipped' when declined at the prompt.
+    config.yaml's start, stop and numframes2pick bound the search and the frames picked per
+    video. Returns, per video: candidates (how many frames matched), added (frames saved),
+    frames (their indices), folder and machinelabels file; 'skipped' when declined at the prompt.
 
     Parameters
     ----------
-    config: path or URL of the project's config.yaml (start, stop, numframes2pick).
-    videos: analysed video files, folders of videos or s3:// prefixes.
-    videotype: only videos with this extension in folders (e.g. .mp4); default: all video types.
-    shuffle: the shuffle whose model analysed the videos (names the analysis files).
-    trainingsetindex: which TrainingFraction of config.yaml that model was trained with.
     outlieralgorithm: 'jump' (a bodypart moved more than epsilon pixels since the previous frame),
         'uncertain' (a likelihood below p_bound), 'fitting' (more than epsilon pixels off a
         SARIMAX fit), 'list' or 'manual' (the frames in frames2use).
@@ -120,7 +113,7 @@ def extract_outlier_frames(
         raise PoseringError(f"outlieralgorithm={outlieralgorithm!r}: use one of {', '.join(OUTLIER_ALGORITHMS)}")
     if extractionalgorithm not in ("kmeans", "uniform"):
         raise PoseringError(f"extractionalgorithm={extractionalgorithm!r}: use 'kmeans' or 'uniform'")
-    cfg, targets = analysis_targets(config, videos, videotype, shuffle, trainingsetindex, destfolder)
+    cfg, targets = videos.cfg, videos.targets
     stems = [storage.stem(t.video) for t in targets]
     if len(set(stems)) != len(stems):
         raise PoseringError("two videos share a name; their labeled-data folders would collide: rename one")
@@ -128,27 +121,28 @@ def extract_outlier_frames(
                   comparisonbodyparts=comparisonbodyparts, epsilon=epsilon, p_bound=p_bound,
                   ARdegree=ARdegree, MAdegree=MAdegree, alpha=alpha, start=float(cfg["start"]),
                   stop=float(cfg["stop"]), numframes2pick=int(cfg["numframes2pick"]))
-    if outlieralgorithm == "fitting" and len(targets) == 1:
-        from posering.ray_utils import ensure_ray
-
-        ensure_ray()  # one video: its bodypart/axis fits are the parallel work
-    found = map_videos(find_candidates, [(t, {**search, "frames2use": _frames_for(frames2use, t.video)})
-                                         for t in targets])
-    results, jobs = {}, []
-    for target, candidates in zip(targets, found):
+    # With one video (no Ray task per video), the fitting's series are Ray tasks instead.
+    found = videos.each(find_candidates, {t.video: (t, {**search, "frames2use": _frames_for(frames2use, t.video)})
+                                          for t in targets})
+    results, jobs = {}, {}
+    for target in targets:
+        if target.video not in found:
+            continue
+        candidates = found[target.video]
         log.info("%s: %d frames match outlieralgorithm=%r", target.video, len(candidates), outlieralgorithm)
         if not candidates:
             results[target.video] = {"candidates": 0, "added": 0, "frames": []}
         elif automatic or _confirm(target.video, len(candidates), int(cfg["numframes2pick"])):
-            jobs.append((_job(cfg, target, extractionalgorithm, cluster_resizewidth, cluster_color,
-                              savelabeled, seed), candidates))
+            jobs[target.video] = (_job(cfg, target, extractionalgorithm, cluster_resizewidth, cluster_color,
+                                       savelabeled, seed), candidates)
         else:
             results[target.video] = {"candidates": len(candidates), "added": 0, "frames": [], "skipped": True}
-    for (job, candidates), result in zip(jobs, map_videos(extract_video_outliers, jobs)):
-        log.info("%s: %d outlier frames into %s", job.target.video, result["added"], job.folder)
-        results[job.target.video] = {"candidates": len(candidates), **result}
-    _add_to_config(cfg, [job.target.video for job, _ in jobs])
-    return results
+    extracted = videos.each(extract_video_outliers, jobs)
+    for video, result in extracted.items():
+        log.info("%s: %d outlier frames into %s", video, result["added"], result["folder"])
+        results[video] = {"candidates": len(found[video]), **result}
+    _add_to_config(cfg, list(extracted))
+    return videos.finish(results)
 
 
 def _frames_for(frames2use, video: str) -> list[int] | None:

@@ -12,8 +12,10 @@ shuffle name the model, the model names the scorer, and the scorer names each vi
 * :func:`analysis_crop`: whether the poses were computed on a crop, read from posering's
   ``_meta.yaml`` or DeepLabCut's ``_meta.pickle`` (unpickled with a short allow-list: a file a user
   hands us is parsed, never executed), and :func:`full_frame_poses` to bring DeepLabCut's
-  crop-relative coordinates back into the frame (posering's are full-frame already);
-* :func:`map_videos`: one Ray task per video when there are several, a plain call for one.
+  crop-relative coordinates back into the frame (posering's are full-frame already).
+
+Running a step over the videos (skip what is done, Ray tasks, results, failures) is
+`posering.per_video`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import io
 import logging
 import pickle
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -162,17 +164,3 @@ def _safe_unpickle(data: bytes, where: str) -> Any:
     except Exception as exc:  # a pickle we cannot read safely is treated as absent
         log.warning("%s: not read (%s); assuming the analysis was not cropped", where, exc)
         return None
-
-
-# -- many videos -----------------------------------------------------------------------------------
-def map_videos(function: Callable, argument_lists: list[tuple]) -> list:
-    """``function(*arguments)`` per video: Ray tasks for several videos, a plain call for one.
-
-    One video runs here, in this process, with no Ray start-up cost; several run in parallel on
-    the local Ray instance or the cluster of ``RAY_ADDRESS``.
-    """
-    if len(argument_lists) > 1:
-        from posering.ray_utils import run_tasks
-
-        return run_tasks(function, argument_lists)
-    return [function(*arguments) for arguments in argument_lists]

@@ -11,21 +11,18 @@ from __future__ import annotations
 
 import logging
 
-from posering import storage
 from posering.errors import ConfigError
-from posering.post.analysis_files import AnalysisTarget, analysis_targets, map_videos, read_poses_file, write_table
+from posering.per_video import AnalysedVideos, analysis_step
+from posering.post.analysis_files import AnalysisTarget, read_poses_file, write_table
 from posering.post.skeleton import skeleton_features
 from posering.project.paths import skeleton_file
 
 log = logging.getLogger("posering.post")
 
 
+@analysis_step()
 def analyzeskeleton(
-    config: str,
-    videos: list[str] | str,
-    videotype: str = "",
-    shuffle: int = 1,
-    trainingsetindex: int = 0,
+    videos: AnalysedVideos,
     filtered: bool = False,
     save_as_csv: bool = False,
     destfolder: str | None = None,
@@ -33,37 +30,25 @@ def analyzeskeleton(
 ) -> dict[str, str]:
     """Bone length, orientation and likelihood per frame; writes <video><scorer>_skeleton.h5.
 
-    Returns, per video, the skeleton file (written now or found from an earlier run).
+    The bones are those of config.yaml's skeleton. Returns, per video, the skeleton file
+    (written now or found from an earlier run).
 
     Parameters
     ----------
-    config: path or URL of the project's config.yaml (its skeleton lists the bones).
-    videos: video files, folders of videos or s3:// prefixes whose analysis files to read.
-    videotype: only videos with this extension in folders (e.g. .mp4); default: all video types.
-    shuffle: the shuffle whose model analysed the videos (names the analysis files).
-    trainingsetindex: which TrainingFraction of config.yaml that model was trained with.
     filtered: read the filtered poses (<video><scorer>_filtered.h5) instead of the raw ones.
     save_as_csv: also write the table as CSV.
     destfolder: where the analysis files are and the skeleton files go (default: beside each video).
     overwrite: compute again for videos that already have a skeleton file.
     """
-    cfg, targets = analysis_targets(config, videos, videotype, shuffle, trainingsetindex, destfolder)
-    bones = cfg.skeleton
+    bones = videos.cfg.skeleton
     if not bones:
-        raise ConfigError(f"{cfg.location}: skeleton is empty; list the bones as pairs of bodyparts, "
+        raise ConfigError(f"{videos.cfg.location}: skeleton is empty; list the bones as pairs of bodyparts, "
                           "e.g. skeleton: [[snout, tailbase]]")
-    results, todo = {}, []
-    for target in targets:
-        out = skeleton_file(target.video, target.scorer, target.destfolder)
-        if storage.exists(out) and not overwrite:
-            log.info("%s: skeleton already computed (%s); pass overwrite=True to redo it", target.video, out)
-            results[target.video] = out
-        else:
-            todo.append(target)
-    for target, out in zip(todo, map_videos(skeleton_video, [(t, bones, filtered, save_as_csv) for t in todo])):
-        log.info("%s: %d bones into %s", target.video, len(bones), out)
-        results[target.video] = out
-    return results
+    todo = videos.todo(lambda target: skeleton_file(target.video, target.scorer, target.destfolder), overwrite)
+    written = videos.each(skeleton_video, {t.video: (t, bones, filtered, save_as_csv) for t in todo})
+    for video, out in written.items():
+        log.info("%s: %d bones into %s", video, len(bones), out)
+    return videos.finish(written)
 
 
 def skeleton_video(target: AnalysisTarget, bones: list[list[str]], filtered: bool, save_as_csv: bool) -> str:

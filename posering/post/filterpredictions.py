@@ -13,20 +13,17 @@ from __future__ import annotations
 
 import logging
 
-from posering import storage
 from posering.errors import PoseringError
-from posering.post.analysis_files import AnalysisTarget, analysis_targets, map_videos, read_poses_file, write_table
+from posering.per_video import AnalysedVideos, analysis_step
+from posering.post.analysis_files import AnalysisTarget, read_poses_file, write_table
 from posering.post.filters import FILTERTYPES, filter_poses
 
 log = logging.getLogger("posering.post")
 
 
+@analysis_step("video")
 def filterpredictions(
-    config: str,
-    video: list[str] | str,
-    videotype: str = "",
-    shuffle: int = 1,
-    trainingsetindex: int = 0,
+    videos: AnalysedVideos,
     filtertype: str = "median",
     windowlength: int = 5,
     p_bound: float = 0.001,
@@ -43,11 +40,6 @@ def filterpredictions(
 
     Parameters
     ----------
-    config: path or URL of the project's config.yaml.
-    video: video files, folders of videos or s3:// prefixes whose analysis files to filter.
-    videotype: only videos with this extension in folders (e.g. .mp4); default: all video types.
-    shuffle: the shuffle whose model analysed the videos (names the analysis files).
-    trainingsetindex: which TrainingFraction of config.yaml that model was trained with.
     filtertype: 'median' (per coordinate, windowlength frames), 'arima' (SARIMAX per bodypart and
         axis, points below p_bound treated as missing) or 'spline' (fills gaps of missing points
         up to windowlength frames).
@@ -62,26 +54,14 @@ def filterpredictions(
     """
     if filtertype not in FILTERTYPES:
         raise PoseringError(f"filtertype={filtertype!r} is not known; use one of {', '.join(FILTERTYPES)}")
-    _, targets = analysis_targets(config, video, videotype, shuffle, trainingsetindex, destfolder)
-    results, todo = {}, []
-    for target in targets:
-        out = target.poses_file(filtered=True)
-        if storage.exists(out) and not overwrite:
-            log.info("%s: already filtered (%s); pass overwrite=True to filter again", target.video, out)
-            results[target.video] = out
-        else:
-            todo.append(target)
+    todo = videos.todo(lambda target: target.poses_file(filtered=True), overwrite)
     options = dict(filtertype=filtertype, windowlength=windowlength, p_bound=p_bound, ARdegree=ARdegree,
                    MAdegree=MAdegree, alpha=alpha)
-    if filtertype == "arima" and len(todo) == 1:
-        # One video: its series are the only parallelism there is, so start Ray for them.
-        from posering.ray_utils import ensure_ray
-
-        ensure_ray()
-    for target, out in zip(todo, map_videos(filter_video, [(t, options, save_as_csv) for t in todo])):
-        log.info("%s: filtered (%s) into %s", target.video, filtertype, out)
-        results[target.video] = out
-    return results
+    # With one video (no Ray task per video), ARIMA's series are Ray tasks: filter_poses starts Ray.
+    written = videos.each(filter_video, {t.video: (t, options, save_as_csv) for t in todo})
+    for video, out in written.items():
+        log.info("%s: filtered (%s) into %s", video, filtertype, out)
+    return videos.finish(written)
 
 
 def filter_video(target: AnalysisTarget, options: dict, save_as_csv: bool) -> str:

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 
 from posering.errors import PoseringError
-from posering.post.fanout import check_parallel, map_series
 from posering.post.poses import from_arrays, get_bodyparts, get_scorer, to_arrays, validate_poses
 from posering.post.sarimax import fit_series
+from posering.ray_utils import fan_out, wants_ray
 
 FILTERTYPES = ("median", "arima", "spline")
 SPLINE_LIKELIHOOD = 0.01  # likelihood written where the spline filled a gap (DeepLabCut's value)
@@ -48,11 +48,12 @@ def filter_poses(
 
     `windowlength` is the median kernel (odd) or the longest gap the spline fills. `p_bound`,
     `ARdegree`, `MAdegree` are for ``arima``; `alpha` is accepted for compatibility (the filter
-    uses only the mean). `parallel='ray'` fans the ARIMA series out as Ray tasks when Ray is
-    initialised (serial otherwise). Returns a new table with the input's columns, index, dtypes.
+    uses only the mean). `parallel='ray'` fans the ARIMA series out as Ray tasks (starting a
+    local Ray instance if none is running, see `posering.ray_utils`). Returns a new table with
+    the input's columns, index, dtypes.
     """
     df = validate_poses(df)
-    check_parallel(parallel)
+    wants_ray(parallel)
     if filtertype == "median":
         return median_filter(df, windowlength)
     if filtertype == "arima":
@@ -78,7 +79,9 @@ def median_filter(df: pd.DataFrame, windowlength: int = 5) -> pd.DataFrame:
         raise PoseringError(
             f"median filter: windowlength={windowlength!r} must be a positive odd integer (e.g. 5)"
         )
-    from scipy.signal import medfilt  # imported on use: scipy.signal costs ~1 s to import
+    from scipy.signal import (
+        medfilt,  # imported on use: scipy.signal costs ~1 s to import
+    )
 
     df = validate_poses(df)
     out = df.copy()
@@ -115,12 +118,8 @@ def arima_filter(
     """ARIMA-filter every bodypart's x and y (see `arima_filter_series`); likelihood kept."""
     df = validate_poses(df)
     x, y, p = to_arrays(df)
-    jobs = [
-        dict(values=axis[:, k], likelihood=p[:, k], p_bound=p_bound, ARdegree=ARdegree, MAdegree=MAdegree)
-        for k in range(x.shape[1])
-        for axis in (x, y)
-    ]
-    results = map_series(arima_filter_series, jobs, parallel)
+    jobs = [(axis[:, k], p[:, k], p_bound, ARdegree, MAdegree) for k in range(x.shape[1]) for axis in (x, y)]
+    results = fan_out(arima_filter_series, jobs, on_ray=wants_ray(parallel) and len(jobs) > 1)
     fx = np.column_stack(results[0::2]) if results else x
     fy = np.column_stack(results[1::2]) if results else y
     return _rebuild(df, fx, fy, p)

@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 
 from posering.errors import PoseringError
-from posering.post.fanout import check_parallel, map_series
 from posering.post.poses import resolve_bodyparts, to_arrays, validate_poses
 from posering.post.sarimax import fit_series
+from posering.ray_utils import fan_out, wants_ray
 
 ALGORITHMS = ("uncertain", "jump", "fitting", "list")
 SELECTIONS = ("uniform", "kmeans")
@@ -61,12 +61,8 @@ def fitting_deviation(
     bodypart has a distance gets NaN.
     """
     x, y, p = to_arrays(df, bodyparts)
-    jobs = [
-        dict(values=axis[:, k], likelihood=p[:, k], p_bound=p_bound, ARdegree=ARdegree, MAdegree=MAdegree, alpha=alpha)
-        for k in range(x.shape[1])
-        for axis in (x, y)
-    ]
-    fits = map_series(fit_series, jobs, parallel)
+    jobs = [(axis[:, k], p[:, k], p_bound, ARdegree, MAdegree, alpha) for k in range(x.shape[1]) for axis in (x, y)]
+    fits = fan_out(fit_series, jobs, on_ray=wants_ray(parallel) and len(jobs) > 1)
     mx = np.column_stack([mean for mean, _ in fits[0::2]])
     my = np.column_stack([mean for mean, _ in fits[1::2]])
     # The first "prediction" is only the model's prior (about 0 px), which would make the first
@@ -110,10 +106,10 @@ def find_outlier_candidates(
 
     Arguments and defaults are DeepLabCut's ``extract_outlier_frames`` ones; `start`, `stop`,
     `numframes2pick` come from config.yaml. `parallel='ray'` runs the ``fitting`` fits as Ray
-    tasks when Ray is initialised.
+    tasks (starting a local Ray instance if none is running).
     """
     df = validate_poses(df)
-    check_parallel(parallel)
+    wants_ray(parallel)
     if outlieralgorithm not in ALGORITHMS:
         raise PoseringError(
             f"outlieralgorithm={outlieralgorithm!r} is not known; use one of {', '.join(ALGORITHMS)} "

@@ -22,7 +22,6 @@ crop its ``_meta.pickle`` records, and are shifted back. ``displaycropped`` show
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import math
@@ -31,10 +30,11 @@ import numpy as np
 
 from posering import storage
 from posering.errors import PoseringError
-from posering.post.analysis_files import (AnalysisTarget, analysis_crop, analysis_targets, full_frame_poses,
-                                          read_poses_file)
+from posering.per_video import AnalysedVideos, analysis_step
+from posering.post.analysis_files import AnalysisTarget, analysis_crop, full_frame_poses, read_poses_file
 from posering.post.poses import resolve_bodyparts, to_arrays
 from posering.project.paths import labeled_frames_folder, labeled_video_file
+from posering.ray_utils import fan_out_in_order
 from posering.video import VideoReader
 from posering.viz.draw import PoseStyle, visible_points
 from posering.viz.render import RenderJob, join_segments, render_segment, render_whole
@@ -46,12 +46,9 @@ PARTS_FOLDER = ".posering-parts"
 MIN_SEGMENT = 300
 
 
+@analysis_step()
 def create_labeled_video(
-    config: str,
-    videos: list[str] | str,
-    videotype: str = "",
-    shuffle: int = 1,
-    trainingsetindex: int = 0,
+    videos: AnalysedVideos,
     filtered: bool = False,
     save_frames: bool = False,
     draw_skeleton: bool = False,
@@ -72,16 +69,12 @@ def create_labeled_video(
 ) -> dict[str, str]:
     """Draw the analysed poses on every frame of videos; writes <video><scorer>_p<pcutoff>_labeled.mp4.
 
-    Returns, per video, the labeled video (made now or found from an earlier run).
+    The style comes from config.yaml (colormap, dotsize, alphavalue, pcutoff, skeleton,
+    skeleton_color) unless given here. Returns, per video, the labeled video (made now or found
+    from an earlier run).
 
     Parameters
     ----------
-    config: path or URL of the project's config.yaml (colormap, dotsize, alphavalue, pcutoff,
-        skeleton, skeleton_color).
-    videos: video files, folders of videos or s3:// prefixes to label.
-    videotype: only videos with this extension in folders (e.g. .mp4); default: all video types.
-    shuffle: the shuffle whose model analysed the videos (names the analysis files).
-    trainingsetindex: which TrainingFraction of config.yaml that model was trained with.
     filtered: draw the filtered poses (<video><scorer>_filtered.h5).
     save_frames: draw with matplotlib (slower, finer) and keep every frame as a PNG in temp-<video>/.
     draw_skeleton: draw the bones of config.yaml's skeleton in skeleton_color.
@@ -102,7 +95,7 @@ def create_labeled_video(
         videos longer than 300 frames with save_frames, else this process).
     segment_frames: frames per Ray range (default: from the video length and the workers).
     """
-    cfg, targets = analysis_targets(config, videos, videotype, shuffle, trainingsetindex, destfolder)
+    cfg = videos.cfg
     cut = float(cfg.get("pcutoff", 0.6) if pcutoff is None else pcutoff)
     settings = dict(
         colormap=str(colormap or cfg.get("colormap", "rainbow")),
@@ -114,43 +107,41 @@ def create_labeled_video(
         trailpoints=int(trailpoints),
         keypoints_only=bool(keypoints_only),
     )
-    results, plans = {}, []
-    for target in targets:
-        output = labeled_video_file(target.video, target.scorer, cut, filtered, target.destfolder)
-        if storage.exists(output) and not overwrite:
-            log.info("%s: labeled video exists (%s); pass overwrite=True to make it again", target.video, output)
-            results[target.video] = output
-            continue
-        plans.append(_plan(target, output, filtered, displayedbodyparts, settings, displaycropped,
-                           codec, outputframerate, save_frames, overwrite))
-    if not plans:
-        return results
-    outputs = _render(plans, num_workers, segment_frames, save_frames)
-    for (job, _), output in zip(plans, outputs):
-        log.info("%s: %d frames into %s", job.video, job.nframes, output)
-        results[job.video] = output
-    return results
+
+    def output(target: AnalysisTarget) -> str:
+        return labeled_video_file(target.video, target.scorer, cut, filtered, target.destfolder)
+
+    todo = videos.todo(output, overwrite)
+    plans = videos.each(_plan, {t.video: (t, output(t), filtered, displayedbodyparts, settings, displaycropped,
+                                          codec, outputframerate, save_frames, overwrite) for t in todo},
+                        on_ray=False)
+    rendered = _render(videos, plans, num_workers, segment_frames, save_frames) if plans else {}
+    for video, output_file in rendered.items():
+        log.info("%s: %d frames into %s", video, plans[video][0].nframes, output_file)
+    return videos.finish(rendered)
 
 
-def _render(plans: list[tuple[RenderJob, np.ndarray]], num_workers: int | None, segment_frames: int | None,
-            save_frames: bool) -> list[str]:
+def _render(videos: AnalysedVideos, plans: dict[str, tuple[RenderJob, np.ndarray]], num_workers: int | None,
+            segment_frames: int | None, save_frames: bool) -> dict[str, str]:
     """Render every planned video: here, one Ray task per video, or frame ranges on Ray.
 
     OpenCV encodes an mp4 on one thread, and the fast path draws faster than that, so one
     video gains nothing from ranges (measured: docs/benchmarks.md); matplotlib draws far slower
     than the encoder, so there ranges pay off. Several videos are one Ray task each.
     """
-    longest = max(job.nframes for job, _ in plans)
+    longest = max(job.nframes for job, _ in plans.values())
     ranges = bool(num_workers) or (num_workers is None and save_frames and longest > MIN_SEGMENT)
-    if num_workers == 0 or (num_workers is None and len(plans) == 1 and not ranges):
-        return [render_whole(job, points) for job, points in plans]
-    from posering.ray_utils import ensure_ray, run_tasks
+    if not ranges:  # one task per video: several on Ray (unless num_workers=0), one here
+        return videos.each(render_whole, plans, on_ray=False if num_workers == 0 else None)
+    if num_workers:
+        workers = num_workers
+    else:
+        from posering.ray_utils import cluster_cpus, ensure_ray
 
-    if not ranges:
-        return run_tasks(render_whole, plans)
-    workers = num_workers or max(1, int(ensure_ray().cluster_resources().get("CPU", 1)))
-    return run_tasks(render_video_on_ray, [(job, points, segment_frames or _segment_size(job.nframes, workers, save_frames))
-                                           for job, points in plans])
+        workers = max(1, cluster_cpus(ensure_ray())[0])
+    return videos.each(render_video_on_ray, {
+        video: (job, points, segment_frames or _segment_size(job.nframes, workers, save_frames))
+        for video, (job, points) in plans.items()}, on_ray=True)
 
 
 def _plan(target: AnalysisTarget, output: str, filtered: bool, displayedbodyparts, settings: dict,
@@ -200,28 +191,17 @@ def _segment_size(nframes: int, workers: int, matplotlib: bool = False) -> int:
     return max(shortest, math.ceil(nframes / (2 * max(1, workers))))
 
 
-@functools.cache
-def _segment_task():
-    import ray
-
-    return ray.remote(num_cpus=1)(render_segment)
-
-
 def render_video_on_ray(job: RenderJob, points: np.ndarray, segment_frames: int) -> str:
     """One video, as a Ray task: its ranges as nested tasks, joined in order as they finish.
 
     Nested tasks inherit this task's runtime environment (storage settings). While this task
-    waits for a segment Ray lends its CPU to the range tasks.
+    waits for a segment Ray lends its CPU to the range tasks; the points travel to the object
+    store once, for every range.
     """
-    import ray
-
-    shared = ray.put(points)  # one copy in the object store for every range task
-    starts = range(0, job.nframes, max(1, int(segment_frames)))
-    refs = [_segment_task().remote(job, shared, start, min(start + segment_frames, job.nframes))
-            for start in starts]
+    step = max(1, int(segment_frames))
+    ranges = [(job, points, start, min(start + step, job.nframes)) for start in range(0, job.nframes, step)]
+    segments = fan_out_in_order(render_segment, ranges)
     try:
-        return join_segments(job, refs)
-    except BaseException:
-        for ref in refs:
-            ray.cancel(ref)
-        raise
+        return join_segments(job, segments)
+    finally:
+        segments.close()  # cancels the ranges not rendered yet when joining stopped early

@@ -14,19 +14,17 @@ import logging
 import yaml
 
 from posering import storage
-from posering.post.analysis_files import AnalysisTarget, analysis_targets, map_videos, read_poses_file
+from posering.per_video import AnalysedVideos, analysis_step
+from posering.post.analysis_files import AnalysisTarget, read_poses_file
 from posering.project.paths import plot_poses_folder
 from posering.viz.trajectories import plot_trajectories_table
 
 log = logging.getLogger("posering.viz")
 
 
+@analysis_step()
 def plot_trajectories(
-    config: str,
-    videos: list[str] | str,
-    videotype: str = "",
-    shuffle: int = 1,
-    trainingsetindex: int = 0,
+    videos: AnalysedVideos,
     filtered: bool = False,
     showfigures: bool = False,
     displayedbodyparts: str | list[str] = "all",
@@ -38,15 +36,11 @@ def plot_trajectories(
 ) -> dict[str, dict[str, str]]:
     """Plot trajectories, coordinates, likelihood and jumps of analysed videos into plot-poses/<video>/.
 
+    Colours, pcutoff and transparency come from config.yaml (colormap, pcutoff, alphavalue).
     Returns, per video, {plot name: file}.
 
     Parameters
     ----------
-    config: path or URL of the project's config.yaml (colormap, pcutoff, alphavalue).
-    videos: video files, folders of videos or s3:// prefixes whose analysis files to plot.
-    videotype: only videos with this extension in folders (e.g. .mp4); default: all video types.
-    shuffle: the shuffle whose model analysed the videos (names the analysis files).
-    trainingsetindex: which TrainingFraction of config.yaml that model was trained with.
     filtered: plot the filtered poses (<video><scorer>_filtered.h5).
     showfigures: also show the plots in a window (needs a display; otherwise only saved).
     displayedbodyparts: 'all' or a list of bodyparts to plot.
@@ -56,7 +50,7 @@ def plot_trajectories(
     resolution: dots per inch of the plots.
     linewidth: width of the plotted lines.
     """
-    cfg, targets = analysis_targets(config, videos, videotype, shuffle, trainingsetindex, destfolder)
+    cfg = videos.cfg
     style = dict(
         bodyparts=displayedbodyparts,
         pcutoff=float(cfg.get("pcutoff", 0.6) if pcutoff is None else pcutoff),
@@ -67,13 +61,12 @@ def plot_trajectories(
         linewidth=float(linewidth),
         suffix="_filtered" if filtered else "",
     )
-    written = map_videos(plot_video, [(t, filtered, style) for t in targets])
-    results = {t.video: files for t, files in zip(targets, written)}
+    results = videos.each(plot_video, {t.video: (t, filtered, style) for t in videos.targets})
     for video, files in results.items():
         log.info("%s: plots in %s", video, storage.parent(next(iter(files.values()))))
     if showfigures:
         _show([f for files in results.values() for f in files.values()])
-    return results
+    return videos.finish(results)
 
 
 def plot_video(target: AnalysisTarget, filtered: bool, style: dict) -> dict[str, str]:

@@ -100,13 +100,12 @@ def render_segment(job: RenderJob, points: np.ndarray, start: int, stop: int) ->
 def join_segments(job: RenderJob, segments) -> str:
     """Append the segments, in order, into the output video; returns its location.
 
-    ``segments`` yields segment locations in frame order; with Ray they are object references
-    resolved one by one, so joining starts as soon as the first segment is ready and overlaps
-    the rendering of later ones.
+    ``segments`` yields segment locations in frame order; on Ray it is
+    :func:`posering.ray_utils.fan_out_in_order`, so joining starts as soon as the first segment
+    is ready and overlaps the rendering of later ones.
     """
     def frames() -> Iterator[np.ndarray]:
-        for segment in segments:
-            location = _resolve(segment)
+        for location in segments:
             start, stop = _segment_range(location)
             with VideoReader(location) as reader:
                 if reader.frame_count != stop - start:
@@ -121,21 +120,6 @@ def join_segments(job: RenderJob, segments) -> str:
     _check_count(job.output, written, job.nframes)
     storage.remove(job.parts_dir, recursive=True)
     return job.output
-
-
-def _resolve(segment):
-    if isinstance(segment, str):
-        return segment
-    import ray
-
-    try:
-        return ray.get(segment)
-    except ray.exceptions.RayTaskError as exc:
-        from posering.errors import PoseringError
-
-        if isinstance(exc.cause, PoseringError):
-            raise exc.cause from None  # the segment's one-line reason, not a remote traceback
-        raise
 
 
 def _segment_range(location: str) -> tuple[int, int]:

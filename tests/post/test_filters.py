@@ -80,23 +80,24 @@ def test_arima_too_few_samples_gives_nan():
     assert out[0] == 0.0 and np.isnan(out[1:]).all()
 
 
-def test_arima_ray_without_ray_runs_serially():
-    # In a fresh interpreter, since this session's Ray may already be up: posering never
-    # starts Ray itself, it warns and computes the same numbers serially.
+def test_arima_is_serial_unless_asked_and_ray_starts_when_asked():
+    # In a fresh interpreter, since this session's Ray may already be up: the default never
+    # touches Ray; parallel='ray' starts a local instance (the one policy, ray_utils.ensure_ray)
+    # and computes the same numbers.
     code = (
-        "import logging, numpy as np, ray\n"
+        "import numpy as np, ray\n"
         "from tests.post.conftest import smooth_table\n"
         "from posering.post.filters import filter_poses\n"
-        "logging.basicConfig()\n"
         "df, _, _ = smooth_table(60, 1)\n"
-        "a = filter_poses(df, 'arima', parallel='ray')\n"
+        "serial = filter_poses(df, 'arima')\n"
         "assert not ray.is_initialized()\n"
-        "assert np.array_equal(a.to_numpy(), filter_poses(df, 'arima').to_numpy(), equal_nan=True)\n"
+        "parallel = filter_poses(df, 'arima', parallel='ray')\n"
+        "assert ray.is_initialized()\n"
+        "assert np.array_equal(parallel.to_numpy(), serial.to_numpy(), equal_nan=True)\n"
     )
     root = Path(__file__).resolve().parents[2]
     run = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
-    assert "Ray is not initialised; running serially" in run.stderr
 
 
 def test_arima_ray_matches_serial(ray_session):
