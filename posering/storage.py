@@ -193,6 +193,16 @@ def remove(location: str, recursive: bool = False) -> None:
             fs.rm(path, recursive=recursive)
 
 
+def remove_with_empty_parent(location: str) -> None:
+    """Remove a folder and what it holds, then its parent if that is left empty: a scratch
+    folder (``.posering-parts/``) does not outlive the last work in it. Object stores have no
+    empty folders to leave."""
+    remove(location, recursive=True)
+    if not is_remote(location):
+        with contextlib.suppress(OSError):  # not empty: other work still has parts there
+            os.rmdir(os.path.dirname(os.path.abspath(location)))
+
+
 def open_read(location: str, mode: str = "rb") -> IO:
     """Open for reading (streaming for remote files)."""
     if "r" not in mode:

@@ -10,9 +10,9 @@ import math
 from dataclasses import dataclass, field
 
 from posering import __version__, storage
-from posering.analyze.precision import choose_precision
 from posering.analyze.outputs import OUTPUT_FORMATS, output_locations, poses_table, write_outputs
-from posering.analyze.runner import RunReport, run_in_process, run_on_ray
+from posering.analyze.precision import choose_precision
+from posering.analyze.runner import RunReport, run_shards
 from posering.analyze.settings import AnalysisSettings, DynamicCropping
 from posering.analyze.shards import Shard, plan_shards, read_parts
 from posering.errors import PoseringError
@@ -109,8 +109,7 @@ def analyze_videos(
     total = sum(len(s) for s in shards)
     log.info("analyzing %d videos (%d frames) with %s", sum(j.status == "pending" for j in jobs), total,
              model_ref.scorer)
-    runner = run_in_process if resources.num_workers == 0 else run_on_ray
-    report = runner(model_ref, settings, shards, resources, total) if shards else RunReport()
+    report = run_shards(model_ref, settings, shards, resources, total) if shards else RunReport()
     for job in jobs:
         if job.status == "pending":
             _assemble(job, report, model_ref, bodyparts, settings, formats, resources, cfg)
@@ -175,7 +174,7 @@ def _shard_size(nframes: int, settings: AnalysisSettings, resources: Resources) 
 def _assemble(job: VideoJob, report: RunReport, model_ref: ModelRef, bodyparts: list[str],
               settings: AnalysisSettings, formats: set[str], resources: Resources, cfg) -> None:
     if job.video in report.failures:
-        job.status, job.error = "failed", report.failures[job.video]
+        job.status, job.error = "failed", "; ".join(report.failures[job.video])
         return
     try:
         poses = read_parts(job.parts_dir, job.info.frame_count)
@@ -185,7 +184,7 @@ def _assemble(job: VideoJob, report: RunReport, model_ref: ModelRef, bodyparts: 
     table = poses_table(poses, model_ref.scorer, bodyparts)
     metadata = _metadata(job, model_ref, settings, resources, report, cfg)
     write_outputs(table, job.outputs, formats, metadata)
-    storage.remove(job.parts_dir, recursive=True)
+    storage.remove_with_empty_parent(job.parts_dir)
     job.status = "done"
 
 

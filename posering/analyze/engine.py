@@ -27,14 +27,15 @@ from posering.analyze.shards import Shard, write_part
 from posering.analyze.stream import DecodeThreads, PrefetchedFrames
 from posering.video import probe
 
-ProgressFn = Callable[[int], None]
+# Called with the frames just analysed, per shard (workers count each shard's frames once).
+ProgressFn = Callable[[dict[Shard, int]], None]
 # Frames a stream's crops may borrow a full frame's GroupNorm statistics before it is analysed
 # whole again (fullview.py): the openfield tracker stayed within ~2 px of full-frame poses
 # with references up to 5-8 frames old; each refresh costs one full frame.
 REFERENCE_REFRESH = 16
 
 
-def _no_progress(_: int) -> None:
+def _no_progress(_: dict[Shard, int]) -> None:
     return None
 
 
@@ -82,7 +83,7 @@ class InferenceEngine:
                               threads=self.decoders) as frames:
             for indices, batch in frames:
                 poses[indices - shard.start] = _to_numpy(self.predictor(batch, offset=offset))
-                self.on_frames(len(indices))
+                self.on_frames({shard: len(indices)})
         return poses
 
     # -- dynamic cropping, shards in lockstep ----------------------------------------------------------
@@ -104,7 +105,7 @@ class InferenceEngine:
                          np.empty((len(s), self.num_keypoints, 3), np.float32), s.start) for s in shards]
         active = list(range(len(shards)))
         while active:
-            step = []
+            step, stepped = [], {}
             for i in list(active):
                 item = next(streams[i], None)
                 if item is None:
@@ -112,6 +113,7 @@ class InferenceEngine:
                     write_part(shards[i], state[i].poses)
                     continue
                 step.append((state[i], int(item[0][0]), item[1][0]))
+                stepped[shards[i]] = 1
             full, cropped = [], []
             for item in step:
                 (full if self._needs_full_frame(item[0]) else cropped).append(item)
@@ -119,7 +121,8 @@ class InferenceEngine:
                 self._infer_full(full, base)
             if cropped:
                 self._infer_cropped(cropped, base)
-            self.on_frames(len(step))
+            if stepped:
+                self.on_frames(stepped)
 
     def _needs_full_frame(self, stream: "_Stream") -> bool:
         if stream.cropper.box is None:

@@ -1,9 +1,10 @@
-"""Driving an analysis: shards to workers, progress over frames, outputs assembled per video.
+"""Driving an analysis: work units to model-replica workers, progress over frames.
 
-Distribution uses Ray's own pieces: a pool of model-replica actors (:class:`ray.util.ActorPool`)
-takes work units (a shard, or a lockstep group of shards for dynamic cropping), Ray restarts dead
-workers and retries their calls. ``num_workers=0`` runs the very same engine in this process,
-without Ray.
+One loop drives both paths; where the workers run is configuration. ``num_workers >= 1``: a pool
+of :class:`~posering.analyze.worker.PoseWorker` actors (:class:`ray.util.ActorPool`) takes work
+units (a shard, or a lockstep group of shards for dynamic cropping), and Ray restarts dead
+workers and retries their calls. ``num_workers=0``: one PoseWorker in this process takes the
+same units one after another, without Ray.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from dataclasses import dataclass, field
 
 from tqdm.auto import tqdm
 
-from posering.analyze.engine import InferenceEngine, _groups
-from posering.analyze.predictor import load_predictor, set_threads
+from posering.analyze.engine import _groups
 from posering.analyze.settings import AnalysisSettings
 from posering.analyze.shards import Shard
+from posering.analyze.worker import PoseWorker, ShardProgress
 from posering.project.models import ModelRef
 from posering.ray_utils import Resources
 
@@ -27,7 +28,8 @@ log = logging.getLogger("posering.analyze")
 
 @dataclass
 class RunReport:
-    failures: dict[str, str] = field(default_factory=dict)
+    # per video, every error of its shards ("frames 250-499: ..."), in the order they came
+    failures: dict[str, list[str]] = field(default_factory=dict)
     nodes: set[str] = field(default_factory=set)  # Ray node ids that analysed shards
     worker_peak_rss_mb: float = 0.0  # the largest resident memory of any worker
     # each video's work units, in the order they finished: the resident memory of the worker
@@ -36,6 +38,16 @@ class RunReport:
     frames: int = 0
     seconds: float = 0.0
 
+    def add(self, result: dict) -> None:
+        video = result["video"]
+        if result["errors"]:
+            self.failures.setdefault(video, []).extend(result["errors"])
+        if result.get("node"):
+            self.nodes.add(result["node"])
+        self.worker_peak_rss_mb = max(self.worker_peak_rss_mb, result["peak_rss_mb"])
+        if result.get("rss_mb") is not None:
+            self.worker_rss_mb.setdefault(video, []).append(result["rss_mb"])
+
 
 def work_units(shards: list[Shard], settings: AnalysisSettings) -> list[list[Shard]]:
     if settings.dynamic.enabled:
@@ -43,68 +55,98 @@ def work_units(shards: list[Shard], settings: AnalysisSettings) -> list[list[Sha
     return [[shard] for shard in shards]
 
 
-def run_in_process(model_ref: ModelRef, settings: AnalysisSettings, shards: list[Shard],
-                   resources: Resources, total_frames: int) -> RunReport:
-    set_threads(resources.threads_per_worker)
-    predictor, num_keypoints = load_predictor(model_ref, resources.device, settings.precision,
-                                                  crops=settings.dynamic.enabled)
-    report = RunReport()
-    started = time.perf_counter()
-    with (tqdm(total=total_frames, unit="frame", desc="analyzing", smoothing=0.1) as bar,
-          InferenceEngine(predictor, num_keypoints, settings, bar.update) as engine):
-        for unit in work_units(shards, settings):
-            try:
-                engine.run(unit)
-            except Exception as exc:  # one bad video must not stop the others
-                report.failures[unit[0].video] = f"{type(exc).__name__}: {exc}"
-    report.frames, report.seconds = total_frames, time.perf_counter() - started
-    return report
-
-
-def run_on_ray(model_ref: ModelRef, settings: AnalysisSettings, shards: list[Shard],
+def run_shards(model_ref: ModelRef, settings: AnalysisSettings, shards: list[Shard],
                resources: Resources, total_frames: int) -> RunReport:
-    from ray.util import ActorPool
-
-    from posering.analyze.worker import FrameCounter, remote_worker_class
-    from posering.ray_utils import ensure_ray, task_options
-
-    ray = ensure_ray(resources.address)
+    """Analyse every shard into its part file; per video, the errors of shards that failed."""
     units = work_units(shards, settings)
-    worker_class = remote_worker_class(resources.cpus_per_worker, resources.gpus_per_worker)
-    # Named actors, so operators (and tests) can find a run's workers: posering-analyze-<run>-<i>.
-    run_id = uuid.uuid4().hex[:8]
-    counter_name = f"posering-frames-{run_id}"
-    counter = FrameCounter.options(name=counter_name).remote()
-    workers = [worker_class.options(name=f"posering-analyze-{run_id}-{i}", **task_options())
-               .remote(model_ref, settings, resources.device, resources.threads_per_worker, counter_name)
-               for i in range(max(1, min(resources.num_workers, len(units))))]
-    pool = ActorPool(workers)
-    for unit in units:
-        pool.submit(lambda actor, u: actor.run.remote(u), unit)
     report = RunReport()
     started = time.perf_counter()
     with tqdm(total=total_frames, unit="frame", desc="analyzing", smoothing=0.1) as bar:
-        while pool.has_next():
-            try:
-                result = pool.get_next_unordered(timeout=0.5)
-            except TimeoutError:
-                result = None
-            except Exception as exc:  # a worker that died beyond its retries
-                log.error("a worker failed: %s", exc)
-                continue
-            finally:
-                done = ray.get(counter.total.remote())
-                if done != bar.n:  # redraw only on progress: logs stay readable
-                    bar.update(done - bar.n)
-            if result and result["error"]:
-                report.failures[result["video"]] = result["error"]
-            elif result:
-                report.nodes.add(result["node"])
-                report.worker_peak_rss_mb = max(report.worker_peak_rss_mb, result["peak_rss_mb"])
-                if result.get("rss_mb") is not None:
-                    report.worker_rss_mb.setdefault(result["video"], []).append(result["rss_mb"])
-        bar.update(ray.get(counter.total.remote()) - bar.n)
-    for actor in [*workers, counter]:
-        ray.kill(actor)
+        def show(done: int) -> None:
+            if done != bar.n:  # redraw only on progress: logs stay readable
+                bar.update(done - bar.n)
+
+        if resources.num_workers == 0:
+            workers = _LocalWorkers(model_ref, settings, resources, show)
+        else:
+            workers = _RayWorkers(model_ref, settings, resources, len(units))
+        try:
+            for unit in units:
+                workers.submit(unit)
+            while workers.has_next():
+                try:
+                    result = workers.get_next_unordered(timeout=0.5)
+                except TimeoutError:
+                    result = None
+                except Exception as exc:  # a worker that died beyond its retries
+                    log.error("a worker failed: %s", exc)
+                    result = None
+                show(workers.frames_done())
+                if result is not None:
+                    report.add(result)
+        finally:
+            workers.close()
     report.frames, report.seconds = total_frames, time.perf_counter() - started
     return report
+
+
+class _LocalWorkers:
+    """One PoseWorker in this process, taking the units one after another."""
+
+    def __init__(self, model_ref: ModelRef, settings: AnalysisSettings, resources: Resources, show):
+        self.progress = ShardProgress(on_total=show)
+        self.worker = PoseWorker(model_ref, settings, resources.device, resources.threads_per_worker,
+                                 self.progress)
+        self.units: list[list[Shard]] = []
+
+    def submit(self, unit: list[Shard]) -> None:
+        self.units.append(unit)
+
+    def has_next(self) -> bool:
+        return bool(self.units)
+
+    def get_next_unordered(self, timeout: float | None = None) -> dict:
+        return self.worker.run(self.units.pop(0))
+
+    def frames_done(self) -> int:
+        return self.progress.total()
+
+    def close(self) -> None:
+        self.worker.close()
+
+
+class _RayWorkers:
+    """PoseWorker actors in an ActorPool, and a ShardProgress actor they report to."""
+
+    def __init__(self, model_ref: ModelRef, settings: AnalysisSettings, resources: Resources, units: int):
+        from ray.util import ActorPool
+
+        from posering.analyze.worker import remote_progress_class, remote_worker_class
+        from posering.ray_utils import ensure_ray, task_options
+
+        self.ray = ensure_ray(resources.address)
+        # Named actors, so operators (and tests) can find a run's workers: posering-analyze-<run>-<i>.
+        run_id = uuid.uuid4().hex[:8]
+        progress_name = f"posering-frames-{run_id}"
+        self.progress = remote_progress_class().options(name=progress_name).remote()
+        worker_class = remote_worker_class(resources.cpus_per_worker, resources.gpus_per_worker)
+        self.workers = [worker_class.options(name=f"posering-analyze-{run_id}-{i}", **task_options())
+                        .remote(model_ref, settings, resources.device, resources.threads_per_worker, progress_name)
+                        for i in range(max(1, min(resources.num_workers, units)))]
+        self.pool = ActorPool(self.workers)
+
+    def submit(self, unit: list[Shard]) -> None:
+        self.pool.submit(lambda actor, u: actor.run.remote(u), unit)
+
+    def has_next(self) -> bool:
+        return self.pool.has_next()
+
+    def get_next_unordered(self, timeout: float | None = None) -> dict:
+        return self.pool.get_next_unordered(timeout=timeout)
+
+    def frames_done(self) -> int:
+        return self.ray.get(self.progress.total.remote())
+
+    def close(self) -> None:
+        for actor in [*self.workers, self.progress]:
+            self.ray.kill(actor)

@@ -1,10 +1,11 @@
-"""The Ray side of analysis: model replicas as actors, and a shared frame counter.
+"""A model replica (:class:`PoseWorker`) and the progress it reports (:class:`ShardProgress`).
 
 A :class:`PoseWorker` loads the model once in ``__init__`` and then analyses whatever shards it is
-handed (Ray's batch-inference pattern). Actors are created with ``max_restarts`` and
-``max_task_retries``: if a worker process dies mid-shard, Ray starts a new one and retries the
-call, and because parts are written atomically and checked before work starts, only the shards
-without a part are redone.
+handed (Ray's batch-inference pattern). The same class runs in this process (``num_workers=0``)
+or as a Ray actor: :func:`remote_worker_class` wraps it with ``max_restarts`` and
+``max_task_retries``, so if a worker process dies mid-shard Ray starts a new one and retries the
+call; because parts are written atomically and checked before work starts, only the shards
+without a part are redone. This module does not import Ray unless an actor is made.
 """
 
 from __future__ import annotations
@@ -12,65 +13,100 @@ from __future__ import annotations
 import os
 import resource
 
-import ray
-
 from posering import storage
 from posering.analyze.engine import InferenceEngine
 from posering.analyze.predictor import load_predictor, set_threads
 from posering.analyze.settings import AnalysisSettings
 from posering.analyze.shards import Shard
-from posering.errors import PoseringError
 
 
-@ray.remote(num_cpus=0)
-class FrameCounter:
-    """Frames analysed so far, summed over workers (the driver's progress bar polls it)."""
+class ShardProgress:
+    """Frames analysed so far, counted per shard, each frame once.
 
-    def __init__(self):
-        self.frames = 0
+    Workers report, per shard, how many of its frames they have analysed in this attempt; a
+    shard analysed again (its worker died and Ray retried the call) counts up to its length
+    again, never past it, so the total never exceeds the frames planned. The Ray path runs one
+    as an actor that the driver's progress bar polls; in this process ``on_total`` moves the bar.
+    """
 
-    def add(self, frames: int) -> None:
-        self.frames += frames
+    def __init__(self, on_total=None):
+        self.frames: dict[str, int] = {}
+        self.on_total = on_total
+
+    def update(self, counts: dict[str, int]) -> None:
+        for shard, frames in counts.items():
+            self.frames[shard] = max(self.frames.get(shard, 0), frames)
+        if self.on_total is not None:
+            self.on_total(self.total())
 
     def total(self) -> int:
-        return self.frames
+        return sum(self.frames.values())
 
 
 class PoseWorker:
-    """One model replica. Wrapped with ``ray.remote`` by the runner (resources set there)."""
+    """One model replica: the model loaded once, an engine that lives as long as the worker.
+
+    ``progress``: a :class:`ShardProgress` in this process, or the name of a Ray actor holding
+    one. A name, not a handle: Ray keeps a handle argument in its object store, and a restarted
+    actor whose constructor argument is gone cannot start again (ray-project/ray#53727).
+    """
 
     def __init__(self, model_ref, settings: AnalysisSettings, device: str | None, threads: int | None,
-                 counter_name: str | None = None):
+                 progress: ShardProgress | str | None = None):
         set_threads(threads)
         self.predictor, num_keypoints = load_predictor(model_ref, device, settings.precision,
                                                          crops=settings.dynamic.enabled)
-        # The counter is found by name, not passed as a handle: Ray keeps a handle argument in
-        # its object store, and a restarted actor whose constructor argument is gone cannot
-        # start again (ray-project/ray#53727).
-        self.counter = ray.get_actor(counter_name) if counter_name else None
+        self._wait = lambda pending: None
+        if isinstance(progress, str):
+            import ray
+
+            self._report, self._wait = ray.get_actor(progress).update.remote, ray.get
+        else:
+            self._report = progress.update if progress is not None else None
+        self._done: dict[str, int] = {}
         self.engine = InferenceEngine(self.predictor, num_keypoints, settings, self._count)
 
-    def _count(self, frames: int) -> None:
-        if self.counter is not None:
-            self.counter.add.remote(frames)
+    def _count(self, counts: dict[Shard, int]) -> None:
+        for shard, frames in counts.items():
+            self._done[shard.part] = self._done.get(shard.part, 0) + frames
+        if self._report is not None:
+            self._report({shard.part: self._done[shard.part] for shard in counts})
 
     def pid(self) -> int:
         return os.getpid()
 
+    def close(self) -> None:
+        self.engine.close()
+
     def run(self, shards: list[Shard]) -> dict:
-        """Analyse the shards that have no part yet. Errors in a video are returned, not raised,
-        so the other videos carry on."""
+        """Analyse the shards that have no part yet. An error is returned with the frames it
+        concerns, not raised, so the other shards and videos carry on."""
         todo = [s for s in shards if not storage.exists(s.part)]
+        self._done = {}
+        result = {"video": shards[0].video, "errors": [], "shards": len(todo), "node": _node_id()}
         try:
             self.engine.run(todo)
-        except PoseringError as exc:
-            return {"video": shards[0].video, "error": str(exc)}
-        except Exception as exc:  # a decoder crash on a corrupt file, say: report it by video
-            return {"video": shards[0].video, "error": f"{type(exc).__name__}: {exc}"}
-        node = ray.get_runtime_context().get_node_id()
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        return {"video": shards[0].video, "error": None, "shards": len(todo), "node": node,
-                "peak_rss_mb": peak_mb, "rss_mb": resident_mb()}
+        except Exception as exc:  # a decoder crash on a corrupt file, say: reported by video
+            from posering.ray_utils import Failure
+
+            first, last = min(s.start for s in todo), max(s.stop for s in todo)
+            result["errors"].append(f"frames {first}-{last - 1}: {Failure.of(exc).message}")
+        if self._report is not None and self._done:
+            # Wait for this one: the driver's next look at the progress sees all of this unit.
+            self._wait(self._report(dict(self._done)))
+        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        result["rss_mb"] = resident_mb()
+        return result
+
+
+def _node_id() -> str | None:
+    """The Ray node this worker runs on (None in a process without Ray)."""
+    import sys
+
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return None
+    return ray.get_runtime_context().get_node_id()
 
 
 def resident_mb(pid: int | str = "self") -> float | None:
@@ -84,5 +120,13 @@ def resident_mb(pid: int | str = "self") -> float | None:
 
 
 def remote_worker_class(num_cpus: float, num_gpus: float, max_restarts: int = 3):
+    import ray
+
     return ray.remote(num_cpus=num_cpus, num_gpus=num_gpus, max_restarts=max_restarts,
                       max_task_retries=max_restarts)(PoseWorker)
+
+
+def remote_progress_class():
+    import ray
+
+    return ray.remote(num_cpus=0)(ShardProgress)

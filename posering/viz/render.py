@@ -118,7 +118,7 @@ def join_segments(job: RenderJob, segments) -> str:
     with VideoWriter(job.output, job.fps, job.size, codec=job.codec) as writer:
         written = _write_all(writer, frames())
     _check_count(job.output, written, job.nframes)
-    storage.remove(job.parts_dir, recursive=True)
+    storage.remove_with_empty_parent(job.parts_dir)
     return job.output
 
 

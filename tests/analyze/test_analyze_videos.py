@@ -1,6 +1,7 @@
 """analyze_videos: DeepLabCut's outputs, the same numbers on every path, exactly once, resumable."""
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -45,7 +46,7 @@ def test_outputs_have_deeplabcut_layout(analysis_project, videos_dir):
     np.testing.assert_allclose(parquet["snout_x"].to_numpy(), table[(scorer, "snout", "x")].to_numpy())
     meta = yaml.safe_load((videos_dir / f"mouse-a{scorer}_meta.yaml").read_text())
     assert meta["video"]["nframes"] == 120 and meta["scorer"] == scorer
-    assert not (videos_dir / PARTS_FOLDER / f"mouse-a{scorer}").exists()
+    assert not (videos_dir / PARTS_FOLDER).exists(), "no scratch folder is left beside the video"
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -102,33 +103,63 @@ def test_interrupted_video_resumes_from_its_parts(analysis_project, videos_dir, 
     np.testing.assert_allclose(_read(out, scorer).to_numpy(), _read(reference, scorer).to_numpy(), atol=1e-4)
 
 
-def test_killed_worker_is_replaced_and_its_shard_redone(analysis_project, videos_dir, tmp_path, ray_session):
+def _our_pose_worker_pids() -> list[int]:
+    """PoseWorker processes of this test session's Ray (descendants of this process): found
+    without asking the actor, whose methods wait while it analyses."""
+    def parent(pid: int) -> int:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[1])
+
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                if not cmdline.read(64).startswith(b"ray::PoseWorker"):
+                    continue
+            pid = int(entry)
+            while pid > 1 and pid != os.getpid():
+                pid = parent(pid)
+        except OSError:  # the process ended meanwhile
+            continue
+        if pid == os.getpid():
+            found.append(int(entry))
+    return found
+
+
+def test_killed_worker_is_replaced_and_its_shard_redone_and_counted_once(analysis_project, videos_dir, tmp_path,
+                                                                         ray_session, capsys):
     import ray
 
     reference = tmp_path / "reference"
     scorer = analyze_videos(analysis_project, [str(videos_dir)], num_workers=0, destfolder=str(reference))
+    capsys.readouterr()
     killed = []
 
-    def kill_a_worker():
-        deadline = time.time() + 120
+    def kill_the_worker_mid_shard():
+        deadline = time.time() + 240
         while time.time() < deadline and not killed:
-            names = [a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
-                     if a["name"].startswith("posering-analyze-")]
-            if names and list((tmp_path / "ray").glob(f"{PARTS_FOLDER}/*/part-*.npz")):
-                pid = ray.get(ray.get_actor(names[0]).pid.remote())
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
+            counters = [a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
+                        if a["name"].startswith("posering-frames-")]
+            parts = list((tmp_path / "ray").glob(f"{PARTS_FOLDER}/*/part-*.npz"))
+            # Late in the second of three shards: the frames it counted so far are analysed again.
+            if counters and parts and 60 <= ray.get(ray.get_actor(counters[0]).total.remote()) <= 76:
+                for pid in _our_pose_worker_pids():
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
                 return
-            time.sleep(0.1)
+            time.sleep(0.05)
 
-    killer = threading.Thread(target=kill_a_worker)
+    killer = threading.Thread(target=kill_the_worker_mid_shard)
     killer.start()
-    analyze_videos(analysis_project, [str(videos_dir)], num_workers=1, shard_frames=10, batch_size=2,
+    analyze_videos(analysis_project, [str(videos_dir)], num_workers=1, shard_frames=40, batch_size=2,
                    destfolder=str(tmp_path / "ray"))
     killer.join()
     assert killed, "a worker process was killed during the run"
     np.testing.assert_allclose(_read(tmp_path / "ray", scorer).to_numpy(),
                                _read(reference, scorer).to_numpy(), atol=1e-4)
+    # The progress bar counts each frame once: it never passes the 120 frames (was 1056/900).
+    shown = [int(n) for n in re.findall(r"(\d+)/120 \[", capsys.readouterr().err)]
+    assert shown and max(shown) == 120 and shown[-1] == 120, shown
 
 
 def test_corrupt_video_is_reported_and_others_finish(analysis_project, videos_dir, capsys):
