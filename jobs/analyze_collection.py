@@ -6,7 +6,8 @@
 
 Inside a Ray job, RAY_ADDRESS points at the cluster, so `analyze_videos` joins it and spreads
 shards over every worker node (one model replica per GPU). Rerunning the same command resumes:
-finished videos and shards are skipped.
+finished videos and shards are skipped. When a video fails the job still analyses the others,
+then ends with exit status 1 (the Ray job FAILED) and a line naming the failed videos.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import sys
 
 import posering as pr
+from posering.errors import PoseringError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,11 +39,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     formats = ("h5", "parquet") if args.parquet else ("h5",)
-    scorer = pr.analyze_videos(args.config, args.videos, videotype=args.videotype, shuffle=args.shuffle,
-                               trainingsetindex=args.trainingsetindex, destfolder=args.destfolder,
-                               num_workers=args.num_workers,
-                               gpus_per_worker=args.gpus_per_worker, batch_size=args.batch_size,
-                               dynamic=(args.dynamic, 0.5, 10), save_as_csv=args.csv, output_format=formats)
+    try:
+        scorer = pr.analyze_videos(args.config, args.videos, videotype=args.videotype, shuffle=args.shuffle,
+                                   trainingsetindex=args.trainingsetindex, destfolder=args.destfolder,
+                                   num_workers=args.num_workers,
+                                   gpus_per_worker=args.gpus_per_worker, batch_size=args.batch_size,
+                                   dynamic=(args.dynamic, 0.5, 10), save_as_csv=args.csv, output_format=formats)
+    except PoseringError as exc:  # VideosFailed among them: the summary above lists every video
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(scorer)
     return 0
 

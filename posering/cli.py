@@ -7,7 +7,9 @@ API's name) and ``--copy-videos``. Values that are not plain strings or numbers 
 dicts) are given in YAML: ``--dynamic "[true, 0.5, 10]"``, ``--Shuffles "[1, 2]"``.
 
 A user mistake (a :class:`~posering.errors.PoseringError`) prints one line and exits with 1;
-``posering --debug <command>`` shows the traceback instead.
+``posering --debug <command>`` shows the traceback instead. A step where some videos failed
+(:class:`~posering.errors.VideosFailed`) prints what the others gave, then the line naming the
+failed videos, and exits with 1.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import click
 import yaml
 
 from posering import api
-from posering.errors import PoseringError
+from posering.errors import PoseringError, VideosFailed
 
 log = logging.getLogger("posering")
 
@@ -205,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     except PoseringError as exc:
         if debug:
             raise
+        if isinstance(exc, VideosFailed):
+            _print_result(exc.returned)
         click.secho(f"error: {exc}", fg="red", err=True)
         return 1
     except click.exceptions.Abort:

@@ -32,3 +32,26 @@ class DatasetError(PoseringError):
 
 class ModelError(PoseringError):
     """A model config or snapshot cannot be used."""
+
+
+class VideosFailed(PoseringError):
+    """Some videos of a step failed; the others finished and kept their outputs.
+
+    A step that works video by video raises this at the end instead of returning, so a failed
+    video cannot pass for a finished one (the command line exits with 1). ``results``: per video
+    that finished (now or in an earlier run), what the step returns for it; ``failures``: per
+    failed video, the one-line reason; ``returned``: what the step returns when every video
+    succeeds, for those that did (``analyze_videos``: the scorer; the others: ``results``).
+    """
+
+    def __init__(self, step: str, results: dict, failures: dict[str, str], total: int, returned=None):
+        self.step, self.results, self.failures = step, results, failures
+        self.returned = results if returned is None else returned
+        reasons = "; ".join(f"{_name(video)}: {reason.removeprefix(video + ': ')}"
+                            for video, reason in failures.items())
+        finished = "; the others' outputs are written" if len(failures) < total else ""
+        super().__init__(f"{step}: {len(failures)} of {total} videos failed ({reasons}){finished}")
+
+
+def _name(location: str) -> str:
+    return location.rstrip("/").rsplit("/", 1)[-1]

@@ -23,6 +23,7 @@ from typing import Any, Callable
 from tqdm.auto import tqdm
 
 from posering import storage
+from posering.errors import VideosFailed
 from posering.ray_utils import Failure, fan_out
 
 log = logging.getLogger("posering")
@@ -50,6 +51,10 @@ class PerVideo:
                 todo.append(video)
         return todo
 
+    def fail(self, video: str, reason: str) -> None:
+        """Record a video that failed outside :meth:`each` (it is reported by :meth:`finish`)."""
+        self.failed[video] = Failure(reason)
+
     def each(self, work: Callable, jobs: dict[str, tuple], on_ray: bool | None = None,
              on_done: Callable[[str, Any], None] | None = None) -> dict[str, Any]:
         """``work(*jobs[video])`` per video; the results of the videos that succeeded.
@@ -72,14 +77,19 @@ class PerVideo:
                 if on_done is not None:
                     on_done(videos[i], outcome)
 
-            fan_out(work, [jobs[video] for video in videos], on_ray, on_done=done)
+            fan_out(work, [jobs[video] for video in videos], on_ray, on_done=done, keep_failures=True)
         return {video: results[video] for video in videos if video in results}
 
-    def finish(self, results: dict[str, Any]) -> dict[str, Any]:
+    def finish(self, results: dict[str, Any], returned: Any = None) -> dict[str, Any]:
         """Per video, in the order given: its result (or what an earlier run left). Raises
-        :class:`VideosFailed`, carrying these results, when any video failed."""
-        merged = {video: ({**self.skipped, **results})[video] for video in self.videos
-                  if video in results or video in self.skipped}
+        :class:`VideosFailed`, carrying these results (and ``returned``, what the step returns
+        when all went well, if not these results), when any video failed."""
+        finished = {**self.skipped, **results}
+        merged = {video: finished[video] for video in self.videos if video in finished}
+        if self.failed:
+            first = next(iter(self.failed.values())).exception
+            raise VideosFailed(self.step, merged, {v: f.message for v, f in self.failed.items()},
+                               total=len(self.videos), returned=returned) from first
         return merged
 
 

@@ -16,6 +16,7 @@ from posering.analyze.runner import RunReport, run_shards
 from posering.analyze.settings import AnalysisSettings, DynamicCropping
 from posering.analyze.shards import Shard, plan_shards, read_parts
 from posering.errors import PoseringError
+from posering.per_video import PerVideo
 from posering.project import load_config
 from posering.project.config import Crop
 from posering.project.models import ModelRef, resolve_model
@@ -60,6 +61,10 @@ def analyze_videos(
     gpus_per_worker: float | None = None,
 ) -> str:
     """Analyze videos with a trained network; returns the scorer name (as DeepLabCut does).
+
+    When a video fails, the others are still analysed and a summary lists them all; then
+    VideosFailed is raised (the command exits with 1), carrying each finished video's .h5 and
+    each failed video's reason.
 
     Parameters
     ----------
@@ -114,6 +119,12 @@ def analyze_videos(
         if job.status == "pending":
             _assemble(job, report, model_ref, bodyparts, settings, formats, resources, cfg)
     _print_summary(jobs, report)
+    videos = PerVideo("analyze_videos", [job.video for job in jobs])
+    for job in jobs:
+        if job.status == "failed":
+            videos.fail(job.video, job.error)
+    videos.finish({job.video: job.outputs["h5"] for job in jobs if job.status in ("done", "skipped")},
+                  returned=model_ref.scorer)
     return model_ref.scorer
 
 

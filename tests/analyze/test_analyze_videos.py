@@ -162,13 +162,27 @@ def test_killed_worker_is_replaced_and_its_shard_redone_and_counted_once(analysi
     assert shown and max(shown) == 120 and shown[-1] == 120, shown
 
 
-def test_corrupt_video_is_reported_and_others_finish(analysis_project, videos_dir, capsys):
+def test_corrupt_video_fails_the_run_after_the_others_finish(analysis_project, videos_dir, capsys):
+    from posering.cli import main
+    from posering.errors import VideosFailed
+
     (videos_dir / "broken.mp4").write_bytes(b"\x00" * 4096)
-    scorer = analyze_videos(analysis_project, [str(videos_dir)], num_workers=0)
+    with pytest.raises(VideosFailed) as failed:
+        analyze_videos(analysis_project, [str(videos_dir)], num_workers=0)
+    scorer = failed.value.returned
+    good, bad = str(videos_dir / "mouse-a.mp4"), str(videos_dir / "broken.mp4")
     assert (videos_dir / f"mouse-a{scorer}.h5").exists()
     assert not (videos_dir / f"broken{scorer}.h5").exists()
+    assert failed.value.results == {good: str(videos_dir / f"mouse-a{scorer}.h5")}
+    assert list(failed.value.failures) == [bad] and "cannot be opened as a video" in failed.value.failures[bad]
     err = capsys.readouterr().err
-    assert "broken.mp4" in err and "failed" in err
+    assert "broken.mp4" in err and "failed" in err  # the summary lists every video
+    # The command line exits with 1 (mouse-a is done: skipped now), naming the failed video.
+    assert main(["analyze_videos", analysis_project, str(videos_dir), "--num_workers", "0",
+                 "--precision", "fp32"]) == 1
+    out, err = capsys.readouterr()
+    assert out.strip() == scorer
+    assert "skipped" in err and "error: analyze_videos: 1 of 2 videos failed (broken.mp4: " in err
 
 
 def test_fixed_crop_returns_full_frame_coordinates(analysis_project, videos_dir, tmp_path):

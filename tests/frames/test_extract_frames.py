@@ -5,7 +5,7 @@ import pytest
 
 from posering import labels, storage
 from posering.cli import main
-from posering.errors import ConfigError, PoseringError, VideoError
+from posering.errors import ConfigError, PoseringError, VideoError, VideosFailed
 from posering.frames.extract_frames import extract_frames
 from posering.frames.images import decode_image
 from posering.frames.kmeans import pick_kmeans, rng_for, sample_thumbnails
@@ -106,7 +106,7 @@ def test_crop_saves_the_box_of_video_sets(demo_project):
         assert np.array_equal(image, reader.read(33)[20:140, 10:170])
     config.data["video_sets"][key] = {"crop": "0, 400, 0, 240"}
     config.save()
-    with pytest.raises(ConfigError, match="outside the video"):
+    with pytest.raises(VideosFailed, match="outside the video"):
         extract_frames(demo_project, "manual", frames={key: [34]}, crop=True)
     assert "img034.png" not in _images(folder)
 
@@ -122,20 +122,24 @@ def test_several_videos_run_as_ray_tasks(demo_project, ray_session, tmp_path):
     assert all(r["added"] == 20 for r in results.values())
     config = ProjectConfig.load(demo_project)
     assert len(_images(ProjectPaths(config).labeled_folder("second"))) == 20
-    # An error inside a task arrives as itself, one line, not as a remote traceback.
+    # A video that fails does not stop the other; the step then fails naming it, with the
+    # error from inside its task as one line (not a remote traceback), and the other's result.
     key = next(k for k in config.video_sets if k.endswith("second.mp4"))
     config.data["video_sets"][key] = {"crop": "0, 999, 0, 240"}
     config.save()
-    with pytest.raises(ConfigError) as error:
+    with pytest.raises(VideosFailed) as error:
         extract_frames(demo_project, algo="uniform", crop=True)
     assert "second.mp4: crop '0, 999, 0, 240'" in str(error.value) and "\n" not in str(error.value)
+    assert isinstance(error.value.__cause__, ConfigError) and list(error.value.failures) == [key]
+    (first,) = error.value.results.values()
+    assert first["added"] == 20 and len(_images(first["folder"])) == 60
 
 
 def test_errors_name_the_video_and_frame(demo_project, tmp_path):
     config, key, _ = _demo_video(demo_project)
     with pytest.raises(ConfigError, match="not a video of this project"):
         extract_frames(demo_project, videos_list=[str(tmp_path / "other.mp4")])
-    with pytest.raises(VideoError, match="frame 500 does not exist"):
+    with pytest.raises(VideosFailed, match="frame 500 does not exist"):
         extract_frames(demo_project, "manual", frames={key: [3, 500]})
     with pytest.raises(PoseringError, match="mode='manual' needs frames"):
         extract_frames(demo_project, "manual")

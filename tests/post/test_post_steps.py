@@ -9,9 +9,11 @@ import pytest
 
 from posering import storage
 from posering.cli import main
-from posering.errors import PoseringError
+from posering.errors import PoseringError, VideosFailed
 from posering.post.analyzeskeleton import analyzeskeleton
 from posering.post.filterpredictions import filterpredictions
+from posering.frames.extract_outlier_frames import extract_outlier_frames
+from posering.viz.create_labeled_video import create_labeled_video
 from posering.viz.plot_trajectories import plot_trajectories
 
 from .conftest import DLC_SCORER, smooth_table
@@ -144,6 +146,35 @@ def test_missing_analysis_file_is_named(dlc_light_project):
     _analysis(dlc_light_project).unlink()
     with pytest.raises(PoseringError, match="no analysis file here; run analyze_videos"):
         filterpredictions(str(dlc_light_project), str(_videos(dlc_light_project)))
+
+
+def test_a_failed_video_fails_the_step_after_the_others_finish(dlc_light_project, ray_session, capsys):
+    """Every step on analysed videos: the good video's output is written, then VideosFailed
+    names the bad one and carries the results; the command line exits with 1."""
+    _second_video(dlc_light_project)
+    _analysis(dlc_light_project, "second").unlink()  # a video that was never analysed
+    config, folder = str(dlc_light_project), str(_videos(dlc_light_project))
+    good, bad = str(_videos(dlc_light_project) / f"{STEM}.mp4"), str(_videos(dlc_light_project) / "second.mp4")
+    steps = [
+        (filterpredictions, {"save_as_csv": False}, lambda out: out),
+        (analyzeskeleton, {}, lambda out: out),
+        (plot_trajectories, {}, lambda out: out["hist"]),
+        (create_labeled_video, {"num_workers": 0}, lambda out: out),
+        (extract_outlier_frames, {"automatic": True, "outlieralgorithm": "uncertain", "p_bound": 0.5},
+         lambda out: out["machinelabels"]),
+    ]
+    for step, options, output_of in steps:
+        with pytest.raises(VideosFailed) as failed:
+            step(config, folder, videotype=".mp4", **options)
+        assert list(failed.value.failures) == [bad], step.__name__
+        assert "no analysis file here; run analyze_videos" in failed.value.failures[bad]
+        assert list(failed.value.results) == [good] and storage.exists(output_of(failed.value.results[good]))
+        assert f"{step.__name__}: 1 of 2 videos failed (second.mp4: " in str(failed.value)
+    capsys.readouterr()
+    assert main(["filterpredictions", config, folder, "--videotype", ".mp4"]) == 1
+    out, err = capsys.readouterr()
+    assert good in out and f"{STEM}{DLC_SCORER}_filtered.h5" in out  # what finished (or had)
+    assert "error: filterpredictions: 1 of 2 videos failed (second.mp4: " in err
 
 
 def test_command_line_equals_api(dlc_light_project, capsys):
