@@ -48,7 +48,8 @@ PREVIEW_DECODES = SEEK_LOOKBACK + 1
 class Scrubber:
     """Fast previews and exact frames of one video (local or ``s3://``), RGB uint8 (H, W, 3)."""
 
-    def __init__(self, location: str, recent_bytes: int = 128 * 2**20, keep_before: int = 8):
+    def __init__(self, location: str, recent_bytes: int = 128 * 2**20, keep_before: int = 8,
+                 prefetch: bool = True):
         self.location = storage.normalize(location)
         self._stack = contextlib.ExitStack()
         self._local = self._stack.enter_context(storage.local_copy(self.location))
@@ -68,10 +69,22 @@ class Scrubber:
         self.nframes = self.index.frames
         self._lock = threading.Lock()
         self._position = 0  # index of the frame the next grab decodes; -1 = unknown
+        self.decoded_frames = 0  # frames decoded so far (those inside OpenCV's seeks as planned)
         frame_bytes = max(1, self.width * self.height * 3)
         self._recent_capacity = max(2, recent_bytes // frame_bytes)
         self._keep_before = max(0, min(keep_before, self._recent_capacity // 2))
         self._recent: OrderedDict[int, np.ndarray] = OrderedDict()
+        # Idle-time decoding towards the last previewed frame (see _prefetch_loop).
+        self._wanted = -1
+        self._waiting_calls = 0
+        self._waiting_lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._closed = False
+        self._prefetcher = None
+        if prefetch:
+            self._prefetcher = threading.Thread(target=self._prefetch_loop, daemon=True,
+                                                name=f"scrub {storage.name(self.location)}")
+            self._prefetcher.start()
 
     # -- context manager -----------------------------------------------------------------------
     def __enter__(self) -> "Scrubber":
@@ -83,16 +96,39 @@ class Scrubber:
     def close(self) -> None:
         lock = getattr(self, "_lock", None) or contextlib.nullcontext()
         with lock:
+            self._closed = True
             if getattr(self, "_cap", None) is not None:
                 self._cap.release()
                 self._cap = None
             self._stack.close()
+            if getattr(self, "_idle", None) is not None:
+                self._idle.notify_all()
+        prefetcher = getattr(self, "_prefetcher", None)
+        if prefetcher is not None and prefetcher is not threading.current_thread():
+            prefetcher.join()
+
+    @contextlib.contextmanager
+    def _call(self):
+        """The lock, for a caller: the prefetcher steps aside while anyone waits for it."""
+        with self._waiting_lock:
+            self._waiting_calls += 1
+        try:
+            self._lock.acquire()
+        finally:
+            with self._waiting_lock:
+                self._waiting_calls -= 1
+        try:
+            yield
+        finally:
+            self._idle.notify_all()
+            self._lock.release()
 
     # -- the two calls ---------------------------------------------------------------------------
     def preview(self, index: int) -> tuple[int, np.ndarray]:
         """A frame at or before ``index`` that costs at most 17 decoded frames: ``(its index, RGB)``."""
-        with self._lock:
+        with self._call():
             index = self._checked(index)
+            self._wanted = index
             landing = self._landing(index)
             target = landing
             if 0 <= self._position <= index:
@@ -107,8 +143,9 @@ class Scrubber:
 
     def exact(self, index: int) -> np.ndarray:
         """Exactly frame ``index`` (VideoReader's frame ``index``), RGB uint8."""
-        with self._lock:
+        with self._call():
             index = self._checked(index)
+            self._wanted = -1
             if index in self._recent:
                 return self._kept(index)
             start = max(0, index - self._keep_before)
@@ -160,6 +197,7 @@ class Scrubber:
             self._grab()
 
     def _seek(self, target: int) -> None:
+        self.decoded_frames += self._seek_cost(target) - 1
         if self.index.regular:
             self._cap.set(cv2.CAP_PROP_POS_FRAMES, target)
             self._position = target
@@ -185,6 +223,7 @@ class Scrubber:
             failed, self._position = self._position, -1
             raise VideoError(f"{self.location}: frame {failed} could not be decoded (corrupt data?)")
         self._position += 1
+        self.decoded_frames += 1
 
     def _read_next(self) -> np.ndarray:
         index = self._position
@@ -193,6 +232,7 @@ class Scrubber:
             self._position = -1
             raise VideoError(f"{self.location}: frame {index} could not be decoded (corrupt data?)")
         self._position += 1
+        self.decoded_frames += 1
         frame = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
         self._recent[index] = frame
         self._recent.move_to_end(index)
@@ -203,3 +243,35 @@ class Scrubber:
     def _kept(self, index: int) -> np.ndarray:
         self._recent.move_to_end(index)
         return self._recent[index].copy()
+
+    # -- idle time ---------------------------------------------------------------------------------
+    def _prefetch_loop(self) -> None:
+        """While no call waits, decode forward towards the last previewed frame, one frame per hold
+        of the lock, so that a slider released where it rested costs little: the frames just
+        before it are kept, the rest only decoded. Stops at that frame or at any call."""
+        while True:
+            with self._lock:
+                while not self._closed and (self._waiting_calls or not self._prefetch_due()):
+                    self._idle.wait()
+                if self._closed:
+                    return
+                try:
+                    if self._position < self._wanted - self._keep_before:
+                        self._grab()
+                    else:
+                        self._read_next()
+                except VideoError:
+                    self._wanted = -1  # the call that asks for this frame reports the error
+                if self._position > self._wanted:
+                    self._wanted = -1
+                if not self._prefetch_due():
+                    self._idle.notify_all()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until idle-time decoding towards the last preview is done; False on timeout."""
+        with self._lock:
+            return self._idle.wait_for(
+                lambda: self._closed or self._prefetcher is None or not self._prefetch_due(), timeout)
+
+    def _prefetch_due(self) -> bool:
+        return 0 <= self._position <= self._wanted and self._wanted not in self._recent
