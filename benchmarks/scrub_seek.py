@@ -14,9 +14,11 @@ hours: one 25-second segment (three whole keyframe intervals) is encoded and the
 segment repeated by stream copy, which decodes and seeks exactly as one long recording does.
 
 Measured on random targets over the whole video: the one-time cost of the keyframe index (cold, then
-from its cache), ``Scrubber.preview`` latency, ``Scrubber.exact`` latency (cold, and on release
-after a preview of the same frame, which is how the Extract view calls it), one frame back after
-that, and ``VideoReader.read`` (one OpenCV seek per frame, the naive way) for comparison.
+from its cache), ``Scrubber.preview`` latency, ``Scrubber.exact`` latency (with no preview before,
+on release right after a preview of the same frame, which is how the Extract view calls it, and
+after the slider rested on it), one frame back, and ``VideoReader.read`` (one OpenCV seek per frame,
+the naive way) for comparison. Beside the seconds, the frames each call decoded: the seconds
+follow from those and the decoding rate, which a busy machine lowers.
 """
 
 from __future__ import annotations
@@ -101,10 +103,11 @@ def make_video(workdir: str, minutes: float) -> tuple[str, dict]:
                     "size_mib": round(os.path.getsize(target) / 2**20)}
 
 
-def _stats(seconds: list[float]) -> dict:
+def _stats(seconds: list[float], decoded: list[int]) -> dict:
     values = np.asarray(seconds)
     return {"p50_s": float(np.percentile(values, 50)), "p95_s": float(np.percentile(values, 95)),
-            "max_s": float(values.max())}
+            "max_s": float(values.max()), "decoded_p50": int(np.percentile(decoded, 50)),
+            "decoded_max": int(max(decoded))}
 
 
 def _timed(function, *args):
@@ -119,7 +122,6 @@ def decode_rates(video: str, frames: int = 300) -> dict:
     for threads in (1, 2):
         for mode in ("grab", "read"):
             capture = cv2.VideoCapture(video, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, threads])
-            capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
             started = time.perf_counter()
             for _ in range(frames):
                 ok = capture.grab() if mode == "grab" else capture.read()[0]
@@ -130,11 +132,25 @@ def decode_rates(video: str, frames: int = 300) -> dict:
     return rates
 
 
-def measure(video: str, samples: int, seed: int) -> tuple[list[dict], dict]:
+class _Counted:
+    """Calls on a Scrubber, with their seconds and the frames each decoded."""
+
+    def __init__(self, scrubber):
+        self.scrubber, self.seconds, self.decoded = scrubber, [], []
+
+    def __call__(self, method, *args):
+        before = self.scrubber.decoded_frames
+        result, spent = _timed(getattr(self.scrubber, method), *args)
+        self.seconds.append(spent)
+        self.decoded.append(self.scrubber.decoded_frames - before)
+        return result
+
+
+def measure(video: str, samples: int, seed: int, rest_s: float) -> tuple[list[dict], dict]:
+    from posering import storage
     from posering.video import VideoReader
     from posering.video.keyframes import cache_location
-    from posering.video.scrub import Scrubber
-    from posering import storage
+    from posering.video.scrub import SEEK_LOOKBACK, Scrubber
 
     if storage.exists(cache_location(video)):
         storage.remove(cache_location(video))
@@ -143,32 +159,41 @@ def measure(video: str, samples: int, seed: int) -> tuple[list[dict], dict]:
     scrubber, warm = _timed(Scrubber, video)
     rng = random.Random(seed)
     # Each measurement gets its own targets: a frame decoded before is kept and would cost nothing.
-    targets, jump_targets, release_targets = (
-        [rng.randrange(SEGMENT_FRAMES, scrubber.nframes) for _ in range(samples)] for _ in range(3))
-    rows, distances = [], []
+    previews, jumps, releases, rests = (
+        [rng.randrange(SEGMENT_FRAMES, scrubber.nframes) for _ in range(samples)] for _ in range(4))
+    rows = []
     with scrubber:
-        seconds = []
-        for target in targets:
-            (shown, _), spent = _timed(scrubber.preview, target)
-            seconds.append(spent)
-            distances.append(target - shown)
-        rows.append({"call": "preview(random frame)", **_stats(seconds), "goal": "0.3 s"})
-        jumps = [_timed(scrubber.exact, target)[1] for target in jump_targets]
-        rows.append({"call": "exact(random frame), cold", **_stats(jumps), "goal": ""})
-        released, back = [], []
-        for target in release_targets:
+        call = _Counted(scrubber)
+        shown = [call("preview", target)[0] for target in previews]
+        distances = [target - index for target, index in zip(previews, shown)]
+        rows.append({"call": "preview(random frame)", **_stats(call.seconds, call.decoded), "goal": "0.3 s"})
+        call = _Counted(scrubber)
+        for target in jumps:
+            call("exact", target)
+        rows.append({"call": "exact(random frame), no preview before", **_stats(call.seconds, call.decoded)})
+        call, back = _Counted(scrubber), _Counted(scrubber)
+        for target in releases:
             scrubber.preview(target)
-            released.append(_timed(scrubber.exact, target)[1])
-            back.append(_timed(scrubber.exact, target - 1)[1])
-        rows.append({"call": "exact after preview of it (slider released)", **_stats(released), "goal": "1 s"})
-        rows.append({"call": "exact(frame - 1) after that (Left key)", **_stats(back), "goal": ""})
+            call("exact", target)
+            back("exact", target - 1)
+        rows.append({"call": "exact right after a preview of it (slider released)",
+                     **_stats(call.seconds, call.decoded), "goal": "1 s"})
+        rows.append({"call": "exact(frame - 1) after that (Left key)", **_stats(back.seconds, back.decoded)})
+        call = _Counted(scrubber)
+        for target in rests:
+            scrubber.preview(target)
+            time.sleep(rest_s)
+            call("exact", target)
+        rows.append({"call": f"exact after the slider rested {rest_s} s on it", **_stats(call.seconds, call.decoded),
+                     "goal": "1 s"})
+        naive_cost = [t - scrubber.index.keyframe_at_or_before(t - SEEK_LOOKBACK) + 1 for t in jumps]
     with VideoReader(video) as reader:
-        naive = [_timed(reader.read, target)[1] for target in jump_targets]
-    rows.append({"call": "VideoReader.read(random frame) (naive seek)", **_stats(naive), "goal": ""})
+        naive = [_timed(reader.read, target)[1] for target in jumps]
+    rows.append({"call": "VideoReader.read(random frame), one OpenCV seek", **_stats(naive, naive_cost)})
     facts = {"frames": scrubber.nframes, "keyframes": len(scrubber.index.keyframes),
              "index_cold_s": round(cold, 2), "index_cached_s": round(warm, 3),
-             "preview_distance_frames_p50": int(np.percentile(distances, 50)),
-             "preview_distance_frames_max": int(max(distances))}
+             "preview_frames_before_target_p50": int(np.percentile(distances, 50)),
+             "preview_frames_before_target_max": int(max(distances))}
     return rows, facts
 
 
@@ -176,7 +201,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--workdir", default="/tmp/scrub-bench")
-    parser.add_argument("--samples", type=int, default=30)
+    parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument("--rest", type=float, default=0.5, help="seconds the slider rests before release")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     os.environ.setdefault("POSERING_CACHE", os.path.join(args.workdir, "cache"))
@@ -186,9 +212,9 @@ def main(argv=None) -> None:
     print(f"video: {video} {making or '(already made)'}")
     print(f"load average before: {os.getloadavg()[0]:.1f}")
     print(f"decoding 1080p sequentially: {decode_rates(video)}")
-    rows, facts = measure(video, args.samples, args.seed)
+    rows, facts = measure(video, args.samples, args.seed, args.rest)
     print(f"index and preview: {facts}")
-    print(table(rows, ["call", "p50_s", "p95_s", "max_s", "goal"]))
+    print(table(rows, ["call", "p50_s", "p95_s", "max_s", "decoded_p50", "decoded_max", "goal"]))
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
