@@ -23,7 +23,9 @@ keyframe index). Where it does not (dropped frames, variable rate), every seek i
 the frame's timestamp and completed by decoding forward.
 
 Thread safety: a Scrubber may be called from any thread; an internal lock serialises calls. The
-intended use is one GUI worker thread per Scrubber, with results handed to the GUI thread.
+intended use is one GUI worker thread per Scrubber, with results handed to the GUI thread. Each
+Scrubber runs one daemon thread for the idle-time decoding (``prefetch=False`` turns it off), which
+``close()`` (or leaving a ``with`` block) stops: close a Scrubber when its video is put away.
 """
 
 from __future__ import annotations
@@ -51,6 +53,13 @@ class Scrubber:
     def __init__(self, location: str, recent_bytes: int = 128 * 2**20, keep_before: int = 8,
                  prefetch: bool = True):
         self.location = storage.normalize(location)
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._waiting_calls = 0
+        self._waiting_lock = threading.Lock()
+        self._closed = False
+        self._prefetcher = None
+        self._cap = None
         self._stack = contextlib.ExitStack()
         self._local = self._stack.enter_context(storage.local_copy(self.location))
         self._cap = cv2.VideoCapture(self._local, cv2.CAP_FFMPEG)
@@ -67,20 +76,13 @@ class Scrubber:
             self.close()
             raise
         self.nframes = self.index.frames
-        self._lock = threading.Lock()
         self._position = 0  # index of the frame the next grab decodes; -1 = unknown
         self.decoded_frames = 0  # frames decoded so far (those inside OpenCV's seeks as planned)
         frame_bytes = max(1, self.width * self.height * 3)
         self._recent_capacity = max(2, recent_bytes // frame_bytes)
         self._keep_before = max(0, min(keep_before, self._recent_capacity // 2))
         self._recent: OrderedDict[int, np.ndarray] = OrderedDict()
-        # Idle-time decoding towards the last previewed frame (see _prefetch_loop).
-        self._wanted = -1
-        self._waiting_calls = 0
-        self._waiting_lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)
-        self._closed = False
-        self._prefetcher = None
+        self._wanted = -1  # the last previewed frame, decoded towards while idle (_prefetch_loop)
         if prefetch:
             self._prefetcher = threading.Thread(target=self._prefetch_loop, daemon=True,
                                                 name=f"scrub {storage.name(self.location)}")
@@ -94,18 +96,15 @@ class Scrubber:
         self.close()
 
     def close(self) -> None:
-        lock = getattr(self, "_lock", None) or contextlib.nullcontext()
-        with lock:
+        """Release the decoder and stop the idle-time decoding thread."""
+        with self._call():
             self._closed = True
-            if getattr(self, "_cap", None) is not None:
+            if self._cap is not None:
                 self._cap.release()
                 self._cap = None
             self._stack.close()
-            if getattr(self, "_idle", None) is not None:
-                self._idle.notify_all()
-        prefetcher = getattr(self, "_prefetcher", None)
-        if prefetcher is not None and prefetcher is not threading.current_thread():
-            prefetcher.join()
+        if self._prefetcher is not None and self._prefetcher is not threading.current_thread():
+            self._prefetcher.join()
 
     @contextlib.contextmanager
     def _call(self):
