@@ -15,6 +15,7 @@ from posering.analyze.precision import choose_precision
 from posering.analyze.runner import RunReport, run_shards
 from posering.analyze.settings import AnalysisSettings, DynamicCropping
 from posering.analyze.shards import Shard, plan_shards, read_parts
+from posering.analyze.summary import analysed_frames, print_summary
 from posering.errors import PoseringError
 from posering.per_video import PerVideo
 from posering.project import load_config
@@ -37,6 +38,7 @@ class VideoJob:
     shards: list[Shard] = field(default_factory=list)
     status: str = "pending"  # pending | skipped | done | failed
     error: str = ""
+    skipped: list[tuple[int, int]] = field(default_factory=list)  # [first, after) that did not decode
 
 
 def analyze_videos(
@@ -118,7 +120,7 @@ def analyze_videos(
     for job in jobs:
         if job.status == "pending":
             _assemble(job, report, model_ref, bodyparts, settings, formats, resources, cfg)
-    _print_summary(jobs, report)
+    print_summary(jobs, report)
     videos = PerVideo("analyze_videos", [job.video for job in jobs])
     for job in jobs:
         if job.status == "failed":
@@ -188,7 +190,7 @@ def _assemble(job: VideoJob, report: RunReport, model_ref: ModelRef, bodyparts: 
         job.status, job.error = "failed", "; ".join(report.failures[job.video])
         return
     try:
-        poses = read_parts(job.parts_dir, job.info.frame_count)
+        poses, job.skipped = read_parts(job.parts_dir, job.info.frame_count)
     except PoseringError as exc:
         job.status, job.error = "failed", str(exc)
         return
@@ -211,7 +213,9 @@ def _metadata(job, model_ref: ModelRef, settings: AnalysisSettings, resources: R
                   "training_fraction": model_ref.fraction, "iteration": model_ref.iteration},
         "config_hash": config_hash,
         "video": {"path": job.video, "fps": info.fps, "nframes": info.frame_count,
-                  "metadata_nframes": info.metadata_frame_count, "width": info.width, "height": info.height},
+                  "metadata_nframes": info.metadata_frame_count, "width": info.width, "height": info.height,
+                  "analysed_frames": analysed_frames(job),
+                  "undecodable_frames": [[first, after] for first, after in job.skipped]},
         "settings": settings.describe(),
         "coordinates": "full-frame pixels",
         "run": {"workers": resources.num_workers, "nodes": len(report.nodes) or 1,
@@ -237,21 +241,3 @@ def _model_bodyparts(model_ref: ModelRef) -> list[str]:
     from posering.model.config import read_model_spec
 
     return list(read_model_spec(model_ref.config_file).bodyparts)
-
-
-def _print_summary(jobs: list[VideoJob], report: RunReport) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="analyze_videos", show_lines=False)
-    for column in ("video", "frames", "status", "output / problem"):
-        table.add_column(column)
-    for job in jobs:
-        frames = str(job.info.frame_count) if job.info else "-"
-        where = job.outputs["h5"] if job.status in ("done", "skipped") else job.error
-        table.add_row(storage.name(job.video), frames, job.status, where)
-    speed = f"{report.frames / report.seconds:.1f} frames/s" if report.seconds else "nothing to analyze"
-    console = Console(stderr=True)
-    console.print(table)
-    console.print(f"{report.frames} frames in {report.seconds:.1f} s ({speed}); "
-                  f"{sum(j.status == 'failed' for j in jobs)} failed")

@@ -71,30 +71,32 @@ class InferenceEngine:
                 self.run_dynamic(group)
         else:
             for shard in shards:
-                write_part(shard, self.run_fixed(shard))
+                write_part(shard, *self.run_fixed(shard))
         return [s.part for s in shards]
 
     # -- full frame or a fixed crop ----------------------------------------------------------------
-    def run_fixed(self, shard: Shard) -> np.ndarray:
+    def run_fixed(self, shard: Shard) -> tuple[np.ndarray, list[tuple[int, int]]]:
+        """The shard's poses (NaN where frames do not decode) and the stretches skipped."""
         crop = self.settings.crop
         offset = (crop.x1, crop.y1) if crop else None
-        poses = np.empty((len(shard), self.num_keypoints, 3), np.float32)
+        poses = np.full((len(shard), self.num_keypoints, 3), np.nan, np.float32)
         with PrefetchedFrames(shard.video, shard.start, shard.stop, self.settings.batch_size, crop,
-                              threads=self.decoders) as frames:
+                              threads=self.decoders, skip_damaged=True) as frames:
             for indices, batch in frames:
                 poses[indices - shard.start] = _to_numpy(self.predictor(batch, offset=offset))
                 self.on_frames({shard: len(indices)})
-        return poses
+        return poses, frames.skipped
 
     # -- dynamic cropping, shards in lockstep ----------------------------------------------------------
     def run_dynamic(self, shards: list[Shard]) -> None:
         with contextlib.ExitStack() as open_streams:
-            streams = [iter(open_streams.enter_context(
-                PrefetchedFrames(s.video, s.start, s.stop, 1, self.settings.crop, threads=self.decoders)))
+            sources = [open_streams.enter_context(PrefetchedFrames(
+                s.video, s.start, s.stop, 1, self.settings.crop, threads=self.decoders, skip_damaged=True))
                 for s in shards]
-            self._advance_in_lockstep(shards, streams)
+            self._advance_in_lockstep(shards, sources)
 
-    def _advance_in_lockstep(self, shards: list[Shard], streams) -> None:
+    def _advance_in_lockstep(self, shards: list[Shard], sources: list[PrefetchedFrames]) -> None:
+        streams = [iter(source) for source in sources]
         info = probe(shards[0].video)
         crop = self.settings.crop
         frame_w = crop.width if crop else info.width
@@ -102,7 +104,7 @@ class InferenceEngine:
         base = np.array([crop.x1, crop.y1], np.float32) if crop else np.zeros(2, np.float32)
         dyn = self.settings.dynamic
         state = [_Stream(DynamicCropper(frame_w, frame_h, dyn.threshold, dyn.margin),
-                         np.empty((len(s), self.num_keypoints, 3), np.float32), s.start) for s in shards]
+                         np.full((len(s), self.num_keypoints, 3), np.nan, np.float32), s.start) for s in shards]
         active = list(range(len(shards)))
         while active:
             step, stepped = [], {}
@@ -110,7 +112,7 @@ class InferenceEngine:
                 item = next(streams[i], None)
                 if item is None:
                     active.remove(i)
-                    write_part(shards[i], state[i].poses)
+                    write_part(shards[i], state[i].poses, sources[i].skipped)
                     continue
                 step.append((state[i], int(item[0][0]), item[1][0]))
                 stepped[shards[i]] = 1

@@ -66,19 +66,23 @@ def plan_shards(video: str, nframes: int, parts_dir: str, shard_frames: int) -> 
     return shards
 
 
-def write_part(shard: Shard, poses: np.ndarray) -> None:
+def write_part(shard: Shard, poses: np.ndarray, skipped: list[tuple[int, int]] = ()) -> None:
+    """The shard's poses; ``skipped``: the ``[first, after_last)`` stretches that did not decode
+    (their rows are NaN), kept with the part so that a resumed run still reports them."""
     if poses.shape[0] != len(shard):
         raise PoseringError(f"{shard.video}: shard [{shard.start}, {shard.stop}) produced "
                             f"{poses.shape[0]} rows")
     buffer = io.BytesIO()
-    np.savez(buffer, start=shard.start, stop=shard.stop, poses=poses.astype(np.float32))
+    np.savez(buffer, start=shard.start, stop=shard.stop, poses=poses.astype(np.float32),
+             skipped=np.asarray(list(skipped), np.int64).reshape(-1, 2))
     storage.write_bytes(shard.part, buffer.getvalue())
 
 
-def read_parts(parts_dir: str, nframes: int) -> np.ndarray:
-    """All parts stitched in frame order; every frame must appear exactly once."""
+def read_parts(parts_dir: str, nframes: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """All parts stitched in frame order (every frame must appear exactly once), and the
+    stretches of frames that did not decode, joined where they meet across parts."""
     ranges = existing_parts(parts_dir)
-    cursor, pieces = 0, []
+    cursor, pieces, skipped = 0, [], []
     for start, stop in ranges:
         if start != cursor:
             problem = "overlap" if start < cursor else "gap"
@@ -87,7 +91,12 @@ def read_parts(parts_dir: str, nframes: int) -> np.ndarray:
         name = f"part-{start:09d}-{stop:09d}.npz"
         with np.load(io.BytesIO(storage.read_bytes(storage.join(parts_dir, name)))) as data:
             pieces.append(data["poses"])
+            for first, after in (data["skipped"].tolist() if "skipped" in data.files else []):
+                if skipped and skipped[-1][1] == first:
+                    skipped[-1] = (skipped[-1][0], after)
+                else:
+                    skipped.append((first, after))
         cursor = stop
     if cursor != nframes:
         raise PoseringError(f"{parts_dir}: parts cover {cursor} of {nframes} frames")
-    return np.concatenate(pieces, axis=0)
+    return np.concatenate(pieces, axis=0), skipped

@@ -67,13 +67,17 @@ class PrefetchedFrames:
 
     ``batch_size=1`` with :meth:`__iter__` gives single frames; ``crop`` cuts every frame.
     ``threads``: decode on these long-lived threads (see :class:`DecodeThreads`) rather than on a
-    thread of this range's own.
+    thread of this range's own. ``skip_damaged``: go on past stretches that do not decode
+    (:meth:`VideoReader.frames`); once iterated, :attr:`skipped` lists them.
     """
 
     def __init__(self, video: str, start: int, stop: int, batch_size: int = 8,
-                 crop: Crop | None = None, depth: int = 3, threads: DecodeThreads | None = None):
+                 crop: Crop | None = None, depth: int = 3, threads: DecodeThreads | None = None,
+                 skip_damaged: bool = False):
         self.video, self.start, self.stop = video, start, stop
         self.batch_size, self.crop = max(1, batch_size), crop
+        self.skip_damaged = skip_damaged
+        self.skipped: list[tuple[int, int]] = []
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, depth))
         self._stop_event = threading.Event()
         if threads is not None:
@@ -85,8 +89,9 @@ class PrefetchedFrames:
     def _produce(self) -> None:
         try:
             with VideoReader(self.video) as reader:
+                self.skipped = reader.skipped  # filled as the reader goes; read once iterated
                 indices, frames = [], []
-                for index, frame in reader.frames(self.start, self.stop):
+                for index, frame in reader.frames(self.start, self.stop, skip_damaged=self.skip_damaged):
                     if self.crop is not None:
                         frame = frame[self.crop.y1:self.crop.y2, self.crop.x1:self.crop.x2]
                     indices.append(index)

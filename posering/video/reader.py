@@ -8,6 +8,12 @@ counted by decoding when the two disagree with the header.
 Ranges ``[start, stop)`` are read with one seek and then sequential decoding, so shards of a long
 video never decode it from the beginning. Remote videos (``s3://``) are streamed once into a
 local cache file (see :func:`posering.storage.local_copy`), never held in memory.
+
+Damaged videos: where a stretch of the file is corrupt, sequential decoding stops although the
+container still indexes the frames after it, which a seek reaches. The count therefore looks
+past the point where decoding stopped (by seeking, up to what the header claims), and
+``frames(..., skip_damaged=True)`` resumes after a damaged stretch at the first frame a seek can
+decode, recording each stretch it skipped in :attr:`VideoReader.skipped`.
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ from posering.errors import VideoError
 
 # Above this stride, seeking per frame beats decoding and dropping the frames in between.
 _GRAB_STRIDE_LIMIT = 24
+# What a user can do about a damaged file; FFmpeg conceals what it cannot decode.
+REPAIR_ADVICE = ("re-encode it, e.g. `ffmpeg -err_detect ignore_err -i in.mp4 -c:v libx264 out.mp4`, "
+                 "or analyze it as it is: analyze_videos skips the frames that do not decode")
 _verified_counts: dict[tuple, int] = {}
 _counts_lock = threading.Lock()
 
@@ -69,6 +78,7 @@ class VideoReader:
             self.close()
             raise VideoError(f"{self.location}: not a readable video (no frame size); is the file complete?")
         self._frame_count: int | None = None
+        self.skipped: list[tuple[int, int]] = []  # [start, stop) stretches frames() could not decode
 
     def _open_capture(self) -> cv2.VideoCapture:
         cap = cv2.VideoCapture(self._local)
@@ -124,7 +134,13 @@ class VideoReader:
         claimed = self.metadata_frame_count
         if claimed > 0 and self._readable(claimed - 1) and not self._readable(claimed):
             return claimed
-        return self._count_by_decoding()
+        counted = self._count_by_decoding()
+        if counted < claimed:  # decoding stopped early: frames past a damaged stretch may seek
+            last = self._last_readable(counted, claimed - 1)
+            counted = counted if last is None else last + 1
+        if counted == 0:
+            raise VideoError(f"{self.location}: no frame could be decoded; the file is corrupt or empty")
+        return counted
 
     def _readable(self, index: int) -> bool:
         self._seek(index)
@@ -140,9 +156,40 @@ class VideoReader:
                 count += 1
         finally:
             cap.release()
-        if count == 0:
-            raise VideoError(f"{self.location}: no frame could be decoded; the file is corrupt or empty")
         return count
+
+    def _last_readable(self, low: int, high: int) -> int | None:
+        """The last frame in ``[low, high]`` a seek decodes (None: none does): probed back from
+        ``high`` in doubling steps, then bisected between the first hit and the miss before it."""
+        miss, step, probe_at = high + 1, 1, high
+        while low <= high:
+            if self._readable(probe_at):
+                return self._bisect(probe_at, miss)
+            if probe_at == low:
+                break
+            miss, probe_at, step = probe_at, max(probe_at - step, low), step * 2
+        return None
+
+    def _first_readable(self, low: int, high: int) -> int | None:
+        """The first frame in ``[low, high]`` a seek decodes, probed forward the same way."""
+        miss, step, probe_at = low - 1, 1, low
+        while low <= high:
+            if self._readable(probe_at):
+                return self._bisect(probe_at, miss)
+            if probe_at == high:
+                break
+            miss, probe_at, step = probe_at, min(probe_at + step, high), step * 2
+        return None
+
+    def _bisect(self, hit: int, miss: int) -> int:
+        """The readable frame next to ``miss``, between the two (a damaged stretch is contiguous)."""
+        while abs(miss - hit) > 1:
+            middle = (hit + miss) // 2
+            if self._readable(middle):
+                hit = middle
+            else:
+                miss = middle
+        return hit
 
     # -- reading -------------------------------------------------------------------------------------
     def _seek(self, index: int) -> None:
@@ -171,8 +218,14 @@ class VideoReader:
             raise VideoError(f"{self.location}: frame {index} could not be decoded (corrupt data?)")
         return frame
 
-    def frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[tuple[int, np.ndarray]]:
-        """Yield ``(index, frame)`` for ``range(start, stop, step)``, decoding sequentially."""
+    def frames(self, start: int = 0, stop: int | None = None, step: int = 1,
+               skip_damaged: bool = False) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(index, frame)`` for ``range(start, stop, step)``, decoding sequentially.
+
+        Where decoding stops before ``stop`` (a damaged stretch), this raises a VideoError; with
+        ``skip_damaged`` it goes on from the first frame a seek can decode and adds the stretch
+        it skipped, ``(first, after_last)``, to :attr:`skipped`.
+        """
         stop = self.frame_count if stop is None else min(stop, self.frame_count)
         if step < 1:
             raise ValueError("step must be >= 1")
@@ -185,7 +238,16 @@ class VideoReader:
         while index < stop:
             frame = self._decode_next()
             if frame is None:
-                raise VideoError(f"{self.location}: decoding stopped at frame {index} of {self.frame_count}")
+                if not skip_damaged:
+                    raise VideoError(f"{self.location}: decoding stopped at frame {index} of {self.frame_count} "
+                                     f"(the file is damaged there); {REPAIR_ADVICE}")
+                resume = self._first_readable(index + 1, stop - 1)
+                self.skipped.append((index, stop if resume is None else resume))
+                if resume is None:
+                    return
+                index = resume + (step - (resume - start) % step) % step  # back on the step's grid
+                self._seek(index)
+                continue
             yield index, frame
             for _ in range(min(step - 1, stop - index - 1)):
                 if not self._cap.grab():

@@ -69,6 +69,43 @@ def test_lying_metadata_is_corrected_by_decoding(tmp_path):
         assert len(frames) == reader.frame_count
 
 
+def _damage(source, target, stretches):
+    """Overwrite ``(at, length)`` fractions of an mp4's frame data (before its index) with zeros."""
+    data = bytearray(source.read_bytes())
+    end = data.find(b"moov") - 4  # OpenCV writes the index (moov) after the frames
+    for at, length in stretches:
+        first = int(end * at)
+        data[first:first + int(end * length)] = bytes(int(end * length))
+    target.write_bytes(bytes(data))
+
+
+def test_damaged_stretch_is_skipped_by_seeking_and_counted(tmp_path):
+    """Decoding stops at a damaged stretch; the frames after it are still reached by a seek."""
+    whole = tmp_path / "whole.mp4"
+    _write_numbered_video(whole, nframes=300)
+    damaged = tmp_path / "damaged.mp4"
+    _damage(whole, damaged, [(0.4, 0.15), (0.95, 0.05)])  # the middle, and the last frames
+    with VideoReader(str(whole)) as reader:
+        truth = dict(reader.frames())
+    with VideoReader(str(damaged)) as reader:
+        assert reader.metadata_frame_count == 300
+        # Counted past the damaged stretch, up to the last frame a seek decodes.
+        assert 250 < reader.frame_count < 300
+        with pytest.raises(VideoError, match=r"decoding stopped at frame \d+ of .*damaged there.*ffmpeg"):
+            list(reader.frames())
+        frames = dict(reader.frames(skip_damaged=True))
+        ((first, after),) = reader.skipped
+        assert 0 < first < after < reader.frame_count
+        assert sorted(frames) == [*range(first), *range(after, reader.frame_count)]
+        # Every frame given is that frame (the one where the damage begins may be concealed).
+        wrong = [i for i, frame in frames.items() if np.abs(frame.astype(int) - truth[i]).mean() > 2]
+        assert set(wrong) <= {first - 1, reader.frame_count - 1}, wrong
+        # A range that starts inside the stretch resumes after it.
+        with VideoReader(str(damaged)) as again:
+            assert [i for i, _ in again.frames(first + 1, after + 3, skip_damaged=True)] == [after, after + 1, after + 2]
+            assert again.skipped == [(first + 1, after)]
+
+
 def test_broken_file_is_refused_with_its_path(tmp_path):
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"this is not a video" * 100)
