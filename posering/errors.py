@@ -51,6 +51,10 @@ class VideosFailed(PoseringError):
                             for video, reason in failures.items())
         finished = "; the others' outputs are written" if len(failures) < total else ""
         super().__init__(f"{step}: {len(failures)} of {total} videos failed ({reasons}){finished}")
+        self._arguments = (step, results, failures, total, returned)
+
+    def __reduce__(self):  # pickled with what it was made from (a step run inside a Ray task)
+        return type(self), self._arguments
 
 
 def _name(location: str) -> str:

@@ -28,7 +28,8 @@ def test_engine_matches_deeplabcut_rows(dlc3_project, tmp_path):
     predictor, k = load_predictor(model, "cpu", precision="fp32")
     video = str(dlc3_project.parent / "videos" / "m3v1mp4_clip600.mp4")
     with InferenceEngine(predictor, k, AnalysisSettings(batch_size=4, precision="fp32")) as engine:
-        poses = engine.run_fixed(Shard(video, 0, FRAMES, str(tmp_path)))
+        poses, skipped = engine.run_fixed(Shard(video, 0, FRAMES, str(tmp_path)))
+    assert skipped == []
     expected = pd.read_hdf(dlc3_project.parent.parent / "dlc3" / "dlc3-openfield-resnet50" / "analysis-full" /
                            f"m3v1mp4_clip600{SCORER}.h5", "df_with_missing")
     expected = expected.to_numpy().reshape(len(expected), k, 3)[:FRAMES]
