@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import resource
+import sys
 
 from posering import storage
 from posering.analyze.engine import InferenceEngine
@@ -101,8 +102,6 @@ class PoseWorker:
 
 def _node_id() -> str | None:
     """The Ray node this worker runs on (None in a process without Ray)."""
-    import sys
-
     ray = sys.modules.get("ray")
     if ray is None or not ray.is_initialized():
         return None
