@@ -156,6 +156,27 @@ def size(location: str) -> int:
         return int(fs.size(path))
 
 
+def version(location: str) -> str | None:
+    """A token that changes whenever the file is rewritten; None when there is no file.
+
+    Local files: inode, size and modification time in nanoseconds (an atomic write replaces the
+    inode). Remote objects: their ETag (or size and modification time where there is none). Used
+    to notice that another program saved a file since we read it.
+    """
+    fs, path = filesystem(location)
+    with _explained(location, "read its details"):
+        if is_remote(location):
+            fs.invalidate_cache(path)
+        if not fs.exists(path):
+            return None
+        if not is_remote(location):
+            stat = os.stat(path)
+            return f"{stat.st_ino}-{stat.st_size}-{stat.st_mtime_ns}"
+        info = fs.info(path)
+    tag = info.get("ETag") or info.get("etag")
+    return str(tag) if tag else f"{info.get('size')}-{info.get('LastModified') or info.get('mtime')}"
+
+
 def listdir(location: str) -> list[str]:
     """Names (not full paths) of the entries of a folder, sorted; [] if it does not exist."""
     fs, path = filesystem(location)

@@ -1,0 +1,239 @@
+"""An image in a zoomable plot, with points a user places, drags and removes.
+
+The image is one texture, replaced only when the frame changes (:meth:`FramePlot.show`); points
+are one scatter series per bodypart (its colour, filled or open) plus an invisible drag handle,
+updated only when the points change. Mouse moves only move the hover label. Coordinates are the
+image's pixels with pixel centres on integers (as DeepLabCut's labels and matplotlib's imshow):
+the image spans -0.5 .. width - 0.5, and the y axis points down.
+
+Mouse: wheel zooms, left-drag pans (or moves a point when it starts on one), double-click fits,
+right-click and middle-click go to the view's ``on_place`` / ``on_remove_near``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import dearpygui.dearpygui as dpg
+import numpy as np
+
+from posering.gui import theme
+from posering.gui.state.images import DisplayImage
+
+HOVER_PX = 14  # how close (screen pixels) the mouse must be to a point to name it
+REMOVE_PX = 40  # middle-click removes the nearest point within this distance
+
+
+class FramePlot:
+    def __init__(self, app, name: str):
+        self.app = app
+        self.name = name
+        self.plot = f"{name}.plot"
+        self.xaxis, self.yaxis = f"{name}.x", f"{name}.y"
+        self.on_place: Callable[[float, float], None] | None = None
+        self.on_move: Callable[[int, float, float], None] | None = None
+        self.on_remove_near: Callable[[float, float, float], None] | None = None
+        self.image_size: tuple[int, int] | None = None
+        self.names: list[str] = []
+        self.colors: list[tuple] = []
+        self.xy = np.zeros((0, 2))
+        self.marker_size = 9.0
+        self._texture = None
+        self._series: list = []
+        self._handles: list = []
+        self._themes: list[tuple[int, int]] = []
+        self._size_items: list = []
+        self._drag: int | None = None
+        self._filled: np.ndarray | None = None
+        self._selected: int | None = None
+        self._hover: int | None = None
+
+    # -- building --------------------------------------------------------------------------------------
+    def build(self, parent, width: int = -1, height: int = -1) -> None:
+        with dpg.plot(tag=self.plot, parent=parent, width=width, height=height, equal_aspects=True,
+                      no_menus=True, no_box_select=True, no_title=True):
+            dpg.add_plot_axis(dpg.mvXAxis, tag=self.xaxis)
+            dpg.add_plot_axis(dpg.mvYAxis, tag=self.yaxis, invert=True)
+            dpg.add_plot_annotation(tag=f"{self.name}.hover", show=False, offset=(14, -14), clamped=True)
+        self._texture_for(1, 1, np.zeros((1, 1, 4), np.float32))
+        # uv flipped because the y axis points down (ImPlot puts uv_min at the bottom edge)
+        dpg.add_image_series(self._texture, [-0.5, -0.5], [0.5, 0.5], parent=self.yaxis,
+                             tag=f"{self.name}.image", uv_min=(0, 1), uv_max=(1, 0))
+        with dpg.theme() as ring:
+            with dpg.theme_component(dpg.mvScatterSeries):
+                dpg.add_theme_style(dpg.mvPlotStyleVar_Marker, dpg.mvPlotMarker_Circle, category=dpg.mvThemeCat_Plots)
+                self._ring_size = dpg.add_theme_style(dpg.mvPlotStyleVar_MarkerSize, self.marker_size + 5,
+                                                      category=dpg.mvThemeCat_Plots)
+                dpg.add_theme_style(dpg.mvPlotStyleVar_MarkerWeight, 2, category=dpg.mvThemeCat_Plots)
+                dpg.add_theme_color(dpg.mvPlotCol_MarkerFill, (0, 0, 0, 0), category=dpg.mvThemeCat_Plots)
+                dpg.add_theme_color(dpg.mvPlotCol_MarkerOutline, (255, 255, 255, 255), category=dpg.mvThemeCat_Plots)
+        dpg.add_scatter_series([], [], parent=self.yaxis, tag=f"{self.name}.selected")
+        dpg.bind_item_theme(f"{self.name}.selected", ring)
+        handlers = "app.handlers"
+        dpg.add_mouse_click_handler(parent=handlers, callback=self._clicked)
+        dpg.add_mouse_release_handler(parent=handlers, callback=self._released)
+        dpg.add_mouse_move_handler(parent=handlers, callback=self._moved)
+
+    def _texture_for(self, width: int, height: int, pixels: np.ndarray) -> None:
+        """A new static texture per frame: uploaded once (raw and dynamic textures are uploaded
+        again at every frame drawn)."""
+        old = self._texture
+        with dpg.texture_registry():
+            self._texture = dpg.add_static_texture(width, height, pixels.reshape(-1))
+        if old is not None:
+            dpg.configure_item(f"{self.name}.image", texture_tag=self._texture)
+            dpg.delete_item(old)
+
+    def set_bodyparts(self, names: list[str], colors: list[tuple]) -> None:
+        """One marker series (filled and open themes) and one drag handle per bodypart."""
+        for item in self._series + self._handles + [t for pair in self._themes for t in pair]:
+            dpg.delete_item(item)
+        self.names, self.colors = list(names), [theme.rgba255(c) for c in colors]
+        self._series, self._handles, self._themes, self._size_items = [], [], [], []
+        self.xy = np.full((len(names), 2), np.nan)
+        for k, color in enumerate(self.colors):
+            filled, open_ = self._marker_theme(color, True), self._marker_theme(color, False)
+            self._themes.append((filled, open_))
+            series = dpg.add_scatter_series([], [], parent=self.yaxis, before=f"{self.name}.selected")
+            dpg.bind_item_theme(series, filled)
+            self._series.append(series)
+            handle = dpg.add_drag_point(parent=self.plot, color=(255, 255, 255, 0), thickness=self.marker_size,
+                                        show=False, show_label=False, user_data=k, callback=self._dragged)
+            self._handles.append(handle)
+
+    def _marker_theme(self, color, filled: bool) -> int:
+        with dpg.theme() as marker:
+            with dpg.theme_component(dpg.mvScatterSeries):
+                dpg.add_theme_style(dpg.mvPlotStyleVar_Marker, dpg.mvPlotMarker_Circle, category=dpg.mvThemeCat_Plots)
+                self._size_items.append(dpg.add_theme_style(dpg.mvPlotStyleVar_MarkerSize, self.marker_size,
+                                                            category=dpg.mvThemeCat_Plots))
+                dpg.add_theme_style(dpg.mvPlotStyleVar_MarkerWeight, 1.5 if filled else 2.5,
+                                    category=dpg.mvThemeCat_Plots)
+                fill = color if filled else (0, 0, 0, 0)
+                outline = (20, 20, 20, 255) if filled else color
+                dpg.add_theme_color(dpg.mvPlotCol_MarkerFill, fill, category=dpg.mvThemeCat_Plots)
+                dpg.add_theme_color(dpg.mvPlotCol_MarkerOutline, outline, category=dpg.mvThemeCat_Plots)
+        return marker
+
+    # -- what is shown -------------------------------------------------------------------------------------
+    def view_size(self) -> tuple[int, int]:
+        """The plot's size on screen in pixels (a sensible guess before the first frame)."""
+        width, height = dpg.get_item_rect_size(self.plot) if dpg.does_item_exist(self.plot) else (0, 0)
+        return (int(width), int(height)) if width > 50 and height > 50 else (1280, 1024)
+
+    def show(self, image: DisplayImage) -> None:
+        """Upload the frame (once per frame change); the view is refitted when the size changes."""
+        width, height = image.texture_size
+        self._texture_for(width, height, image.pixels)
+        size = (image.width, image.height)
+        if size != self.image_size:
+            dpg.configure_item(f"{self.name}.image", bounds_min=[-0.5, -0.5],
+                               bounds_max=[image.width - 0.5, image.height - 0.5])
+            self.image_size = size
+            self.fit()
+
+    def fit(self) -> None:
+        """Show the whole image (ImPlot fits the axes at the next frame, keeping equal aspect)."""
+        if self.image_size is None:
+            return
+        dpg.fit_axis_data(self.xaxis)
+        dpg.fit_axis_data(self.yaxis)
+
+    def set_points(self, xy: np.ndarray, filled: np.ndarray | None = None, selected: int | None = None) -> None:
+        """Points (K, 2; NaN = not placed), which are filled disks (else open circles), and the
+        selected bodypart (ringed)."""
+        self.xy = np.array(xy, dtype=float)
+        filled = np.ones(len(xy), bool) if filled is None else np.asarray(filled, bool)
+        self._filled, self._selected = filled, selected
+        self.name_point(None)
+        for k, (series, handle) in enumerate(zip(self._series, self._handles)):
+            x, y = self.xy[k]
+            placed = not (np.isnan(x) or np.isnan(y))
+            dpg.set_value(series, [[x], [y]] if placed else [[], []])
+            dpg.bind_item_theme(series, self._themes[k][0 if filled[k] else 1])
+            if placed:
+                dpg.set_value(handle, (x, y))
+            dpg.configure_item(handle, show=placed)
+        ring = self.xy[selected] if selected is not None and selected < len(self.xy) else (np.nan, np.nan)
+        ring_placed = not np.isnan(ring).any()
+        dpg.set_value(f"{self.name}.selected", [[ring[0]], [ring[1]]] if ring_placed else [[], []])
+
+    def set_marker_size(self, size: float) -> None:
+        self.marker_size = float(size)
+        for item in self._size_items:
+            dpg.set_value(item, [self.marker_size, 0.0])
+        dpg.set_value(self._ring_size, [self.marker_size + 5, 0.0])
+        for handle in self._handles:
+            dpg.configure_item(handle, thickness=max(6.0, self.marker_size))
+
+    # -- events --------------------------------------------------------------------------------------------
+    def hovered(self) -> bool:
+        if not dpg.does_item_exist(self.plot) or not dpg.is_item_visible(self.plot):
+            return False
+        if dpg.is_item_shown("app.prompt") or dpg.is_item_shown("app.file_dialog"):
+            return False
+        return dpg.is_item_hovered(self.plot)
+
+    def mouse(self) -> tuple[float, float]:
+        x, y = dpg.get_plot_mouse_pos()
+        return float(x), float(y)
+
+    def units_per_pixel(self) -> float:
+        low, high = dpg.get_axis_limits(self.xaxis)
+        width = max(1.0, dpg.get_item_rect_size(self.plot)[0])
+        return (high - low) / width
+
+    def inside(self, x: float, y: float) -> bool:
+        if self.image_size is None:
+            return False
+        width, height = self.image_size
+        return -0.5 <= x <= width - 0.5 and -0.5 <= y <= height - 0.5
+
+    def _clicked(self, sender, button) -> None:
+        if not self.hovered():
+            return
+        x, y = self.mouse()
+        if button == dpg.mvMouseButton_Right and self.on_place and self.inside(x, y):
+            self.on_place(x, y)
+        elif button == dpg.mvMouseButton_Middle and self.on_remove_near:
+            self.on_remove_near(x, y, REMOVE_PX * self.units_per_pixel())
+
+    def _dragged(self, sender, app_data, k) -> None:
+        self._drag = k
+        x, y = dpg.get_value(sender)[:2]
+        dpg.set_value(self._series[k], [[x], [y]])
+
+    def _released(self, sender, button) -> None:
+        if button != dpg.mvMouseButton_Left or self._drag is None:
+            return
+        k, self._drag = self._drag, None
+        x, y = (float(v) for v in dpg.get_value(self._handles[k])[:2])
+        if self.on_move and self.inside(x, y):
+            self.on_move(k, x, y)
+        else:  # dropped outside the image: put the marker back where the point is
+            self.set_points(self.xy, self._filled, self._selected)
+
+    def _moved(self, sender, position) -> None:
+        """Name the point under the mouse (only the label is touched, and only when it changes)."""
+        if dpg.is_mouse_button_down(dpg.mvMouseButton_Left) or self._drag is not None:
+            return  # reconfiguring items while a drag point is held would drop the drag
+        k = None
+        if self.names and self.hovered():
+            x, y = self.mouse()
+            distance = np.hypot(self.xy[:, 0] - x, self.xy[:, 1] - y)
+            distance[np.isnan(distance)] = np.inf
+            nearest = int(np.argmin(distance))
+            if distance[nearest] <= HOVER_PX * self.units_per_pixel():
+                k = nearest
+        self.name_point(k)
+
+    def name_point(self, k: int | None) -> None:
+        if k == self._hover:
+            return
+        self._hover = k
+        hover = f"{self.name}.hover"
+        if k is None:
+            dpg.configure_item(hover, show=False)
+        else:
+            dpg.configure_item(hover, show=True, label=self.names[k], default_value=tuple(self.xy[k]),
+                               color=self.colors[k])

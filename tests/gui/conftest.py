@@ -1,0 +1,205 @@
+"""The real window under Xvfb, driven by real X input events.
+
+* ``xvfb`` (session): ``Xvfb :N`` on a free display number with software Mesa GL; DISPLAY set.
+  Tests that need it skip with the reason only where Xvfb is missing or cannot start.
+* ``pilot``: a freshly built client window (one Dear PyGui context per test) and a :class:`Pilot`
+  that presses keys and clicks in it through XTEST, one frame at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.gui.xinput import XInput, available
+
+SCREEN = "1600x1000x24"
+
+
+def _free_display() -> int:
+    for number in range(140, 400):
+        if not os.path.exists(f"/tmp/.X11-unix/X{number}") and not os.path.exists(f"/tmp/.X{number}-lock"):
+            return number
+    raise RuntimeError("no free X display number between :140 and :399")
+
+
+@pytest.fixture(scope="session")
+def xvfb():
+    binary = shutil.which("Xvfb")
+    if binary is None:
+        pytest.skip("Xvfb is not installed (Debian: apt-get install xvfb); the window tests need a display")
+    reason = available()
+    if reason:
+        pytest.skip(reason)
+    saved = {k: os.environ.get(k) for k in ("DISPLAY", "LIBGL_ALWAYS_SOFTWARE")}
+    process, display, log = None, None, ""
+    for _ in range(5):  # another test run may take the same number at the same moment
+        number = _free_display()
+        process = subprocess.Popen([binary, f":{number}", "-screen", "0", SCREEN, "+extension", "GLX",
+                                    "-nolisten", "tcp", "-noreset"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        end = time.monotonic() + 10
+        while time.monotonic() < end and process.poll() is None:
+            if os.path.exists(f"/tmp/.X11-unix/X{number}"):
+                display = f":{number}"
+                break
+            time.sleep(0.05)
+        if display:
+            break
+        if process.poll() is None:
+            process.kill()
+        log = process.stderr.read().decode(errors="replace")[-500:] if process.stderr else ""
+        process.wait()
+    if display is None:
+        pytest.skip(f"Xvfb could not start a display: {log.strip() or 'no socket appeared'}")
+    os.environ["DISPLAY"] = display
+    os.environ["LIBGL_ALWAYS_SOFTWARE"] = "1"
+    yield display
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+class Pilot:
+    """Drives a built :class:`posering.gui.app.App` with real input, one frame at a time."""
+
+    def __init__(self, app, display: str):
+        self.app = app
+        self.x = XInput(display)
+
+    def frames(self, n: int = 1) -> None:
+        for _ in range(n):
+            self.app.step()
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Frames until background work (saves, runs) has finished and its results are shown."""
+        assert self.app.tasks.wait(timeout=timeout, step=self.app.step), "background work did not finish"
+        self.frames(2)
+
+    def press(self, key: str, ctrl: bool = False, shift: bool = False) -> None:
+        mods = (["Ctrl"] if ctrl else []) + (["Shift"] if shift else [])
+        self.point_at_window()
+        for mod in mods:
+            self.x.key(mod, True)
+        self.frames(1)
+        self.x.key(key, True)
+        self.frames(1)
+        self.x.key(key, False)
+        for mod in reversed(mods):
+            self.x.key(mod, False)
+        self.frames(2)
+
+    def point_at_window(self) -> None:
+        """Keyboard focus follows the pointer without a window manager: keep it over the window."""
+        import dearpygui.dearpygui as dpg
+
+        x, y = dpg.get_mouse_pos(local=False)
+        if not (5 <= x < self.app.size[0] - 5 and 5 <= y < self.app.size[1] - 5):
+            self.x.move(self.app.size[0] // 2, 12)
+            self.frames(1)
+
+    def click_item(self, tag, button: str = "left") -> None:
+        """Click the middle of a widget (a button, a selectable)."""
+        import dearpygui.dearpygui as dpg
+
+        (x, y), (w, h) = dpg.get_item_rect_min(tag), dpg.get_item_rect_size(tag)
+        self.x.move(x + w / 2, y + h / 2)
+        self.frames(2)
+        self.x.button(button, True)
+        self.frames(1)
+        self.x.button(button, False)
+        self.frames(2)
+
+    # -- the image plot ----------------------------------------------------------------------------------
+    def _plot_mouse(self, plot) -> tuple[float, float]:
+        import dearpygui.dearpygui as dpg
+
+        self.frames(2)
+        assert dpg.is_item_hovered(plot.plot), (f"the mouse ({dpg.get_mouse_pos(local=False)}) is not over "
+                                                f"the plot ({dpg.get_item_state(plot.plot)})")
+        x, y = dpg.get_plot_mouse_pos()
+        return float(x), float(y)
+
+    def hover(self, plot, x: float, y: float) -> tuple[float, float]:
+        """Put the mouse over image point (x, y); returns the plot position really under it."""
+        import dearpygui.dearpygui as dpg
+
+        (left, top), (width, height) = dpg.get_item_rect_min(plot.plot), dpg.get_item_rect_size(plot.plot)
+        cx, cy = left + width / 2, top + height / 2
+        self.x.move(cx, cy)
+        p0 = self._plot_mouse(plot)
+        self.x.move(cx + 100, cy + 100)
+        p1 = self._plot_mouse(plot)
+        sx, sy = (p1[0] - p0[0]) / 100, (p1[1] - p0[1]) / 100
+        self.x.move(cx + (x - p0[0]) / sx, cy + (y - p0[1]) / sy)
+        return self._plot_mouse(plot)
+
+    def click(self, plot, x: float, y: float, button: str = "right") -> tuple[float, float]:
+        """Click at image point (x, y); returns where the click really was (plot coordinates)."""
+        where = self.hover(plot, x, y)
+        self.x.button(button, True)
+        self.frames(1)
+        self.x.button(button, False)
+        self.frames(2)
+        return where
+
+    def drag(self, plot, start: tuple[float, float], end: tuple[float, float], steps: int = 6) -> None:
+        """Left-drag from one image point to another."""
+        import dearpygui.dearpygui as dpg
+
+        self.hover(plot, *start)
+        (left, top), (width, height) = dpg.get_item_rect_min(plot.plot), dpg.get_item_rect_size(plot.plot)
+        mx, my = dpg.get_mouse_pos(local=False)
+        p0 = self._plot_mouse(plot)
+        self.x.move(mx + 50, my + 50)
+        p1 = self._plot_mouse(plot)
+        sx, sy = (p1[0] - p0[0]) / 50, (p1[1] - p0[1]) / 50
+        self.x.move(mx, my)
+        self.frames(2)
+        self.x.button("left", True)
+        self.frames(2)
+        for i in range(1, steps + 1):
+            t = i / steps
+            self.x.move(mx + (end[0] - start[0]) * t / sx, my + (end[1] - start[1]) * t / sy)
+            self.frames(1)
+        self.frames(2)
+        self.x.button("left", False)
+        self.frames(2)
+
+    def screenshot(self, path: str | os.PathLike) -> None:
+        import dearpygui.dearpygui as dpg
+
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        dpg.output_frame_buffer(str(path))
+        self.frames(3)
+        end = time.monotonic() + 10
+        while not Path(path).exists() and time.monotonic() < end:
+            self.frames(1)
+
+    def close(self) -> None:
+        self.x.close()
+
+
+@pytest.fixture
+def pilot(xvfb):
+    """A client window (no project yet) and its pilot; torn down after the test."""
+    from posering.gui.app import App
+
+    app = App(vsync=False).build()
+    pilot = Pilot(app, xvfb)
+    pilot.frames(3)
+    yield pilot
+    pilot.close()
+    app.destroy()
