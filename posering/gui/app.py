@@ -158,6 +158,21 @@ class App:
         self.status(f"opened {config.location}")
         return True
 
+    def close_project(self) -> None:
+        """Back to an empty window, as just opened: each view closes what it holds (unsaved
+        changes are the caller's to save first, see :meth:`confirm_switch`)."""
+        for view in self.views:
+            self.guard(view.close)
+            self.guard(view.on_project, None)
+        self.config = None
+        self.closed = False
+        for window in ("app.prompt", "app.help"):
+            dpg.configure_item(window, show=False)
+        dpg.set_value("app.project", "")
+        dpg.set_viewport_title("posering")
+        self.status("")
+        self.show(self.views[0].title)
+
     def confirm_switch(self) -> bool:
         """Before opening another project, save what the views hold (autosave makes this quick)."""
         for view in self.views:

@@ -86,11 +86,17 @@ class LabelView(View):
     def on_project(self, config) -> None:
         self.close()
         self.session = None
+        self._shown_frame = None
         folders = labeled_folders(config) if config is not None else []
         dpg.configure_item(f"{self.tag}.folder", items=folders)
+        dpg.set_value(f"{self.tag}.folder", "")
         if folders:
             self.open_folder(self.last_folder(config, folders))
+        elif config is None:
+            self.plot.clear()
+            self.hint("Open a project, then a folder.")
         else:
+            self.plot.clear()
             self.hint("No labeled-data folder has images yet: grab frames in Extract by hand.")
 
     @staticmethod
