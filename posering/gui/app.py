@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import os
 import time
 import traceback
 
@@ -333,6 +332,3 @@ class App:
         self.closed = True
         dpg.stop_dearpygui()
 
-
-def display_available() -> bool:
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
