@@ -46,6 +46,8 @@ def apply() -> None:
         with dpg.theme_component(dpg.mvAll):
             dpg.add_theme_style(dpg.mvPlotStyleVar_PlotPadding, PLOT_PADDING, PLOT_PADDING,
                                 category=dpg.mvThemeCat_Plots)
+            # a margin around a fitted image, so its corners and edges can be grabbed
+            dpg.add_theme_style(dpg.mvPlotStyleVar_FitPadding, 0.03, 0.03, category=dpg.mvThemeCat_Plots)
     dpg.bind_theme(global_theme)
 
 

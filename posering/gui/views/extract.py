@@ -72,7 +72,8 @@ class ExtractView(View):
                 dpg.add_checkbox(label="show and edit the box on the frame", tag=f"{t}.edit_crop",
                                  callback=lambda s, a: dpg.configure_item(f"{t}.crop_rect", show=a))
                 dpg.add_text("", tag=f"{t}.crop")
-                dpg.add_button(label="Save crop to config.yaml", width=-1, callback=lambda: self.save_crop())
+                dpg.add_button(label="Save crop to config.yaml", tag=f"{t}.save_crop", width=-1,
+                               callback=lambda: self.save_crop())
                 dpg.add_separator()
                 dpg.add_text("", tag=f"{t}.grabbed", wrap=PANEL_WIDTH - 20)
                 dpg.add_text("", tag=f"{t}.hint", wrap=PANEL_WIDTH - 20, color=theme.DIM)
@@ -211,7 +212,7 @@ class ExtractView(View):
     def crop_dragged(self) -> None:
         if self.state is None:
             return
-        x1, y1, x2, y2 = dpg.get_value(f"{self.tag}.crop_rect")[:4]
+        x1, y1, x2, y2 = (v + 0.5 for v in dpg.get_value(f"{self.tag}.crop_rect")[:4])  # edges -> pixels
         self.state.set_crop(x1, y1, x2, y2)
         dpg.set_value(f"{self.tag}.crop", str(self.state.crop))
 

@@ -38,7 +38,8 @@ class RefineView(LabelView):
         dpg.add_text("", tag=f"{t}.counts", wrap=PANEL_WIDTH - 20)
 
     def build_buttons(self) -> None:
-        dpg.add_button(label="Merge datasets (next iteration)", width=-1, callback=lambda: self.merge())
+        dpg.add_button(label="Merge datasets (next iteration)", tag=f"{self.tag}.merge", width=-1,
+                       callback=lambda: self.merge())
 
     # -- opening ----------------------------------------------------------------------------------------------
     def on_project(self, config) -> None:
