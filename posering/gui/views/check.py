@@ -111,6 +111,7 @@ class CheckView(View):
         dpg.configure_item(f"{self.tag}.run", label="Run check_labels", enabled=True)
 
     def tick(self, now: float) -> None:
+        self.plot.tick()
         size = self.plot.view_size()
         if self.cache.max_size != size:
             self.cache.set_max_size(size)

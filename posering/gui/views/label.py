@@ -296,6 +296,7 @@ class LabelView(View):
 
     # -- drawing ------------------------------------------------------------------------------------------------
     def tick(self, now: float) -> None:
+        self.plot.tick()
         s = self.session
         if s is None:
             return
@@ -316,16 +317,18 @@ class LabelView(View):
             if autosave:
                 self.run_save(s.autosave_job(frame_changed=True))
         self.plot.set_points(s.points[s.frame], self.filled(), s.bodypart)
-        placed = s.placed()
         for k, name in enumerate(s.bodyparts):
-            mark = "placed" if placed[k] else "-"
             active = "" if k in s.active else "  (not in navigation)"
-            dpg.configure_item(f"{self.tag}.bp.{k}", label=f"{name}   {mark}{active}")
+            dpg.configure_item(f"{self.tag}.bp.{k}", label=f"{name}   {self.describe(k)}{active}")
             dpg.set_value(f"{self.tag}.bp.{k}", k == s.bodypart)
         self.show_state()
 
     def filled(self):
         return None
+
+    def describe(self, k: int) -> str:
+        """What the bodypart list says about a bodypart on this image."""
+        return "placed" if self.session.point(k) is not None else "-"
 
     def show_image(self) -> None:
         s = self.session

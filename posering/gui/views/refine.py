@@ -73,6 +73,15 @@ class RefineView(LabelView):
     def filled(self):
         return self.session.kept()
 
+    def describe(self, k: int) -> str:
+        s = self.session
+        if s.point(k) is None:
+            return "-"
+        if s.source[s.frame, k] == "machine" and s.point(k) == tuple(s.baseline[s.frame, k]):
+            kept = "kept" if s.kept()[k] else "left out"
+            return f"machine {s.likelihood[s.frame, k]:.2f} ({kept})"
+        return "human"
+
     def refresh(self, frame_changed: bool = False, autosave: bool = True) -> None:
         super().refresh(frame_changed, autosave)
         if self.session is not None:

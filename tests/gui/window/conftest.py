@@ -160,6 +160,15 @@ class Pilot:
         self.frames(1)
         return where
 
+    def zoom(self, plot, x: float, y: float, clicks: int = 3) -> None:
+        """Turn the wheel over image point (x, y): zoom in (clicks > 0) or out."""
+        self.hover(plot, x, y)
+        for _ in range(abs(clicks)):
+            button = "wheel_up" if clicks > 0 else "wheel_down"
+            self.x.button(button, True)
+            self.x.button(button, False)
+            self.frames(2)
+
     def drag(self, plot, start: tuple[float, float], end: tuple[float, float], steps: int = 5) -> None:
         """Left-drag from one image point to another."""
         self.hover(plot, *start)
