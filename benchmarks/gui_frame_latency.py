@@ -31,7 +31,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 SIZES = [(640, 480), (1280, 1024), (2048, 2048)]
 FRAMES = 40

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dearpygui.dearpygui as dpg
 
-from posering import storage
 from posering.gui import theme
 from posering.gui.frame_plot import FramePlot
 from posering.gui.state.extraction import ManualExtraction, ProjectVideo, project_videos
@@ -19,7 +18,7 @@ from posering.gui.state.images import prepare
 from posering.gui.state.keymap import EXTRACT_KEYS, EXTRACT_MOUSE, action_for
 from posering.gui.state.tasks import Latest
 from posering.gui.views import View
-from posering.gui.views.label import PANEL_WIDTH
+from posering.gui.views._points import PANEL_WIDTH
 
 
 class ExtractView(View):
@@ -94,6 +93,9 @@ class ExtractView(View):
     def on_project(self, config) -> None:
         self.close()
         self.state = None
+        for box in ("edit_crop", "use_crop"):
+            dpg.set_value(f"{self.tag}.{box}", False)
+        self.show_box(False)
         self.videos = project_videos(config) if config is not None else []
         dpg.configure_item(f"{self.tag}.video", items=[v.name for v in self.videos])
         dpg.set_value(f"{self.tag}.video", "")

@@ -1,7 +1,6 @@
 """The Label view in the real window, driven by real key presses and mouse clicks (XTEST):
 labels land in the .h5 exactly, and the data-loss scenarios of other tools do not happen here."""
 
-import os
 
 import dearpygui.dearpygui as dpg
 import numpy as np
