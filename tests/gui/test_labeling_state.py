@@ -269,3 +269,17 @@ def test_labeling_a_project_on_s3(openfield_project, s3):
     saved = labels.read_labels(f"{root}/{H5}")
     assert tuple(saved.loc[ROW.format(1), ("Pranav", "snout")]) == (12.5, 13.5)
     assert len(saved) == 116  # rows of images not in the bucket's folder are kept
+
+
+def test_a_folder_with_only_the_csv_keeps_every_label(openfield_project):
+    (openfield_project.parent / H5).unlink()  # DeepLabCut's .csv alone
+    before = labels.read_labels(str(openfield_project.parent / H5.replace(".h5", ".csv")))
+    s = LabelingSession(str(openfield_project), "m4s1")
+    np.testing.assert_array_equal(s.points, labels.points(before))
+    s.goto(2)
+    s.remove(0)
+    s.save()
+    saved = h5(openfield_project)
+    assert len(saved) == 116 and np.isnan(saved.loc[ROW.format(2), ("Pranav", "snout")]).all()
+    np.testing.assert_array_equal(labels.points(saved.drop(index=ROW.format(2))),
+                                  labels.points(before.drop(index=ROW.format(2))))
