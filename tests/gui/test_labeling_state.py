@@ -283,3 +283,24 @@ def test_a_folder_with_only_the_csv_keeps_every_label(openfield_project):
     assert len(saved) == 116 and np.isnan(saved.loc[ROW.format(2), ("Pranav", "snout")]).all()
     np.testing.assert_array_equal(labels.points(saved.drop(index=ROW.format(2))),
                                   labels.points(before.drop(index=ROW.format(2))))
+
+
+def test_a_fresh_folder_gets_deeplabcuts_files(openfield_project):
+    """Frames grabbed into a new folder, labeled: CollectedData_<scorer>.h5/.csv in DeepLabCut's
+    modern layout, a row per labeled image only."""
+    import shutil
+
+    folder = openfield_project.parent / "labeled-data/m3v1mp4"
+    folder.mkdir()
+    for i in (7, 42):
+        shutil.copy(openfield_project.parent / f"labeled-data/m4s1/img{i:04d}.png", folder / f"img{i:04d}.png")
+    s = LabelingSession(str(openfield_project), "m3v1mp4")
+    assert s.nframes == 2 and np.isnan(s.points).all() and s.new_bodyparts == []
+    s.place(1.0, 2.0)
+    s.place(3.0, 4.0)
+    assert s.save().written
+    saved = labels.read_labels(str(folder / "CollectedData_Pranav.h5"))
+    assert list(saved.index) == [("labeled-data", "m3v1mp4", "img0007.png")]
+    assert labels.scorer_of(saved) == "Pranav" and labels.bodyparts_of(saved) == s.bodyparts
+    np.testing.assert_array_equal(labels.points(saved)[0, :2], [[1, 2], [3, 4]])
+    assert (folder / "CollectedData_Pranav.csv").exists()
