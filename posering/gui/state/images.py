@@ -93,6 +93,7 @@ class ImageCache:
         self._lock = threading.Lock()
         self._wanted: list[str] = []
         self._inflight: str | None = None
+        self._closed = False
         self._wake = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
 
@@ -120,9 +121,21 @@ class ImageCache:
         with self._lock:
             self._items.clear()
 
+    def close(self) -> None:
+        """Stop the background thread (at the window's end: native code must not be running in
+        a daemon thread when the interpreter exits)."""
+        with self._wake:
+            self._closed = True
+            self._wanted = []
+            self._wake.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join(10)
+
     def prefetch(self, locations: list[str]) -> None:
         """Prepare these in the background (replacing any earlier wish list)."""
         with self._wake:
+            self._closed = False
             self._wanted = [loc for loc in locations if loc not in self._items]
             if self._thread is None:
                 self._thread = threading.Thread(target=self._work, name="posering-gui-prefetch", daemon=True)
@@ -144,8 +157,11 @@ class ImageCache:
     def _work(self) -> None:
         while True:
             with self._wake:
-                while not self._wanted:
+                while not self._wanted and not self._closed:
                     self._wake.wait()
+                if self._closed:
+                    self._thread = None
+                    return
                 location = self._wanted.pop(0)
                 if location in self._items:
                     continue
