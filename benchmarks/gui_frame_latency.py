@@ -1,6 +1,6 @@
 """The labeling client's latency: a key press to the next image drawn, at three image sizes.
 
-    python -m benchmarks.gui_frame_latency [--presses 20] [--workdir /tmp/gui-bench]
+    python -m benchmarks.gui_frame_latency [--presses 12] [--workdir /tmp/gui-bench]
 
 The real client window runs under its own Xvfb with Mesa's software OpenGL (llvmpipe), as in the
 tests. A project holds three labeled-data folders of 40 frames each at 640x480, 1280x1024 and
@@ -125,7 +125,7 @@ def measure(app, x, view, presses: int) -> dict[str, list[float]]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--presses", type=int, default=20)
+    parser.add_argument("--presses", type=int, default=12)
     parser.add_argument("--workdir", default=None, help="where the project is written (default: a temp folder)")
     args = parser.parse_args(argv)
 
