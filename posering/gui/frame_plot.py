@@ -68,24 +68,11 @@ class FramePlot:
             self._detail_texture = dpg.add_static_texture(1, 1, [0.0, 0.0, 0.0, 0.0])
         dpg.add_image_series(self._detail_texture, [-0.5, -0.5], [0.5, 0.5], parent=self.yaxis, show=False,
                              tag=f"{self.name}.detail", uv_min=(0, 1), uv_max=(1, 0))
-        with dpg.theme() as ring:
-            with dpg.theme_component(dpg.mvScatterSeries):
-                dpg.add_theme_style(dpg.mvPlotStyleVar_Marker, dpg.mvPlotMarker_Circle, category=dpg.mvThemeCat_Plots)
-                self._ring_size = dpg.add_theme_style(dpg.mvPlotStyleVar_MarkerSize, self.marker_size + 5,
-                                                      category=dpg.mvThemeCat_Plots)
-                dpg.add_theme_style(dpg.mvPlotStyleVar_MarkerWeight, 2, category=dpg.mvThemeCat_Plots)
-                dpg.add_theme_color(dpg.mvPlotCol_MarkerFill, (0, 0, 0, 0), category=dpg.mvThemeCat_Plots)
-                dpg.add_theme_color(dpg.mvPlotCol_MarkerOutline, (255, 255, 255, 255), category=dpg.mvThemeCat_Plots)
+        ring, self._ring_size = theme.marker_theme(self.marker_size + 5, 2, (0, 0, 0, 0), (255, 255, 255, 255))
         dpg.add_scatter_series([], [], parent=self.yaxis, tag=f"{self.name}.selected")
         dpg.bind_item_theme(f"{self.name}.selected", ring)
-        with dpg.theme() as halo:  # a light ring under open circles, so dark colours show on dark fur
-            with dpg.theme_component(dpg.mvScatterSeries):
-                dpg.add_theme_style(dpg.mvPlotStyleVar_Marker, dpg.mvPlotMarker_Circle, category=dpg.mvThemeCat_Plots)
-                self._halo_size = dpg.add_theme_style(dpg.mvPlotStyleVar_MarkerSize, self.marker_size,
-                                                      category=dpg.mvThemeCat_Plots)
-                dpg.add_theme_style(dpg.mvPlotStyleVar_MarkerWeight, 5, category=dpg.mvThemeCat_Plots)
-                dpg.add_theme_color(dpg.mvPlotCol_MarkerFill, (0, 0, 0, 0), category=dpg.mvThemeCat_Plots)
-                dpg.add_theme_color(dpg.mvPlotCol_MarkerOutline, (235, 235, 235, 200), category=dpg.mvThemeCat_Plots)
+        # a light ring under open circles, so dark colours show on dark fur
+        halo, self._halo_size = theme.marker_theme(self.marker_size, 5, (0, 0, 0, 0), (235, 235, 235, 200))
         dpg.add_scatter_series([], [], parent=self.yaxis, tag=f"{self.name}.halo", before=f"{self.name}.selected")
         dpg.bind_item_theme(f"{self.name}.halo", halo)
         handlers = "app.handlers"
@@ -134,17 +121,10 @@ class FramePlot:
         dpg.set_value(f"{self.name}.halo", [[], []])
 
     def _marker_theme(self, color, filled: bool) -> int:
-        with dpg.theme() as marker:
-            with dpg.theme_component(dpg.mvScatterSeries):
-                dpg.add_theme_style(dpg.mvPlotStyleVar_Marker, dpg.mvPlotMarker_Circle, category=dpg.mvThemeCat_Plots)
-                self._size_items.append(dpg.add_theme_style(dpg.mvPlotStyleVar_MarkerSize, self.marker_size,
-                                                            category=dpg.mvThemeCat_Plots))
-                dpg.add_theme_style(dpg.mvPlotStyleVar_MarkerWeight, 1.5 if filled else 2.5,
-                                    category=dpg.mvThemeCat_Plots)
-                fill = color if filled else (0, 0, 0, 0)
-                outline = (20, 20, 20, 255) if filled else color
-                dpg.add_theme_color(dpg.mvPlotCol_MarkerFill, fill, category=dpg.mvThemeCat_Plots)
-                dpg.add_theme_color(dpg.mvPlotCol_MarkerOutline, outline, category=dpg.mvThemeCat_Plots)
+        """Filled disks with a dark rim, or open circles in the colour."""
+        fill, outline = (color, (20, 20, 20, 255)) if filled else ((0, 0, 0, 0), color)
+        marker, size_item = theme.marker_theme(self.marker_size, 1.5 if filled else 2.5, fill, outline)
+        self._size_items.append(size_item)
         return marker
 
     # -- what is shown -------------------------------------------------------------------------------------
