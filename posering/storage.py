@@ -74,6 +74,24 @@ def normalize(location: str | os.PathLike) -> str:
     return str(Path(location).expanduser().absolute())
 
 
+def is_relative(location: str) -> bool:
+    """A relative local path (``videos/a.mp4``, ``../a.mp4``): not a URL, not absolute."""
+    location = os.fspath(location)
+    return not (is_remote(location) or location.startswith(("file://", "~")) or os.path.isabs(location))
+
+
+def resolve(location: str, base: str) -> str:
+    """``location`` read from a file in folder ``base``: URLs and absolute paths as they are,
+    relative paths (``..`` folded) inside ``base``, never against the current directory."""
+    location = os.fspath(location)
+    if not is_relative(location):
+        return normalize(location)
+    if is_remote(base):
+        scheme, rest = base.split("://", 1)
+        return f"{scheme}://" + posixpath.normpath(posixpath.join(rest, location))
+    return os.path.normpath(os.path.join(normalize(base), location))
+
+
 def join(base: str, *parts: str) -> str:
     """Join path parts onto a local path or URL."""
     base = os.fspath(base)
