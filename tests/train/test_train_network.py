@@ -136,3 +136,29 @@ def test_resume_after_killing_a_real_training_process(demo_project, tmp_path, tm
     resumed = read_snapshot(last)
     assert resumed["metadata"]["iteration"] == saved + 2  # one step per epoch here
 
+
+def test_resume_adds_to_the_log_of_the_run_it_continues(demo_project):
+    make_shuffle(demo_project, TINY_NET, train=TINY_TRAIN, test=[2], **dict(TINY_SETTINGS, **{"runner.eval_interval": 0}))
+    cfg, paths, train_dir = model_paths(demo_project)
+    train_network(demo_project, epochs=2, save_epochs=2, progress=False, precision="fp32")
+    first = storage.read_text(storage.join(train_dir, "train.txt"))
+    assert "backbone weights: random initialisation" in first
+
+    train_network(demo_project, epochs=3, save_epochs=1, resume=True, progress=False, precision="fp32")
+    log = storage.read_text(storage.join(train_dir, "train.txt"))
+    assert log.startswith(first), "the first run's log was replaced"
+    resumed = log[len(first):]
+    assert f"weights: resuming from {storage.join(train_dir, 'snapshot-002.pt')} (epoch 2, with optimizer state)" in resumed
+    assert "epoch 3:" in resumed and "epoch 1:" in first
+
+
+def test_resume_with_nothing_to_resume_says_so_and_writes_nothing(demo_project):
+    from posering.errors import ModelError
+
+    make_shuffle(demo_project, TINY_NET, train=TINY_TRAIN, test=[2], **TINY_SETTINGS)
+    cfg, paths, train_dir = model_paths(demo_project)
+    model_config = storage.read_bytes(paths.model_config_file(0.95, 1))
+    with pytest.raises(ModelError, match=r"train: nothing to resume: no snapshot-<epoch>\.pt there; run without resume"):
+        train_network(demo_project, epochs=1, resume=True, progress=False)
+    assert storage.read_bytes(paths.model_config_file(0.95, 1)) == model_config
+    assert not [name for name in storage.listdir(train_dir) if name.endswith((".pt", ".txt", ".csv"))]
