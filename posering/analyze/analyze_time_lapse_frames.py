@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from posering import labels, storage
+from posering import storage
 from posering.analyze.predictor import load_predictor
 from posering.errors import PoseringError
+from posering.formats import labels
 from posering.frames.images import decode_image
 from posering.project import load_config
 from posering.project.models import resolve_model

@@ -21,7 +21,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from posering import labels, storage
+from posering import storage
+from posering.formats import labels
 from posering.project.paths import analysis_base
 
 OUTPUT_FORMATS = ("h5", "csv", "parquet")

@@ -19,8 +19,9 @@ import struct
 import numpy as np
 import pandas as pd
 
-from posering import labels, storage
+from posering import storage
 from posering.errors import DatasetError, LabelsError
+from posering.formats import labels
 from posering.frames.images import decode_image
 from posering.project import ProjectPaths
 from posering.project.config import ProjectConfig

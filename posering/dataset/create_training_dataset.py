@@ -23,11 +23,12 @@ import sys
 import pandas as pd
 import yaml
 
-from posering import labels, storage
+from posering import storage
 from posering.dataset.collect import collect_labels
 from posering.dataset.metadata import add_shuffle, read_metadata, write_metadata
 from posering.dataset.split import Split, given_split, random_split, read_split, write_split
 from posering.errors import DatasetError
+from posering.formats import labels
 from posering.project import ProjectPaths, load_config
 from posering.project.config import ProjectConfig
 

@@ -16,8 +16,9 @@ import time
 
 import numpy as np
 
-from posering import labels, storage
+from posering import storage
 from posering.demo.synthetic import BODYPARTS, SKELETON, Scene, render_video
+from posering.formats import labels
 from posering.frames.images import save_frames
 from posering.project import ProjectConfig, ProjectPaths
 from posering.project.create_new_project import create_new_project

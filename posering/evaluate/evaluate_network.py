@@ -24,10 +24,11 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from posering import labels, storage
+from posering import storage
 from posering.errors import ConfigError
 from posering.evaluate.metrics import bodypart_errors, evaluate_poses
 from posering.evaluate.predict import load_model, predict_images
+from posering.formats import labels
 from posering.model import load_model_config
 from posering.project import ProjectPaths, load_config
 from posering.project.paths import scorer_name

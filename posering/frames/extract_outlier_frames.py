@@ -27,8 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from posering import labels, storage
+from posering import storage
 from posering.errors import PoseringError
+from posering.formats import labels
 from posering.frames.extract_frames import existing_frame_indices
 from posering.frames.images import encode_png, save_frames
 from posering.frames.kmeans import TARGET_CANDIDATES, pick_kmeans, rng_for, thumbnail

@@ -27,8 +27,9 @@ from typing import Any, Callable
 import pandas as pd
 import yaml
 
-from posering import labels, storage
+from posering import storage
 from posering.errors import PoseringError
+from posering.formats import labels
 from posering.post.poses import validate_poses
 from posering.project import load_config
 from posering.project.config import Crop, ProjectConfig

@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from posering import labels, storage
+from posering import storage
 from posering.errors import DatasetError
+from posering.formats import labels
 from posering.project import ProjectPaths, load_config
 from posering.project.paths import trainset_percent
 
