@@ -69,7 +69,7 @@ def openfield_shuffle(workdir: Path, net_type: str, overrides: dict) -> tuple[st
 def _datasets(config: str, model_cfg: dict, seed: int = 42):
     from posering.train.augment import Augmenter
     from posering.train.data import PoseDataset
-    from posering.train.split import load_training_set
+    from posering.dataset.training_set import load_training_set
 
     training_set = load_training_set(config)
     augmenter = Augmenter(model_cfg["data"]["train"], training_set.bodyparts)

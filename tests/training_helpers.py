@@ -20,7 +20,7 @@ def make_shuffle(config_path, net_type: str = "resnet_18", shuffle: int = 1, tra
     model config, e.g. ``**{"train_settings.batch_size": 2}``.
     """
     from posering.dataset.create_training_dataset import create_training_dataset
-    from posering.dataset.split import read_split, write_split
+    from posering.formats.splits import read_split, write_split
     from posering.model import load_model_config
 
     create_training_dataset(str(config_path), Shuffles=[shuffle], net_type=net_type)

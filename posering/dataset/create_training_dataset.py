@@ -25,10 +25,10 @@ import yaml
 
 from posering import storage
 from posering.dataset.collect import collect_labels
-from posering.dataset.metadata import add_shuffle, read_metadata, write_metadata
-from posering.dataset.split import Split, given_split, random_split, read_split, write_split
+from posering.dataset.split_rules import given_split, random_split
 from posering.errors import DatasetError
 from posering.formats import labels
+from posering.formats.splits import Split, add_shuffle, read_metadata, read_split, write_metadata, write_split
 from posering.project import ProjectPaths, load_config
 from posering.project.config import ProjectConfig
 

@@ -25,6 +25,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from posering import storage
+from posering.dataset.training_set import load_training_set
 from posering.errors import ConfigError
 from posering.evaluate.metrics import bodypart_errors, evaluate_poses
 from posering.evaluate.predict import load_model, predict_images
@@ -33,7 +34,6 @@ from posering.model import load_model_config
 from posering.project import ProjectPaths, load_config
 from posering.project.paths import scorer_name
 from posering.train.snapshots import select_snapshots
-from posering.train.split import load_training_set
 
 log = logging.getLogger("posering.evaluate")
 

@@ -21,12 +21,12 @@ import numpy as np
 import torch
 
 from posering import storage
+from posering.dataset.training_set import load_training_set
 from posering.evaluate.evaluate_network import comparison_indices
 from posering.evaluate.predict import float32_predictor, load_model, maps_for_image
 from posering.model import decode_poses, load_model_config
 from posering.project import ProjectPaths, load_config
 from posering.train.snapshots import select_snapshots
-from posering.train.split import load_training_set
 
 log = logging.getLogger("posering.evaluate")
 

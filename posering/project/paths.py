@@ -105,8 +105,19 @@ class ProjectPaths:
         return storage.join(self.dataset_dir(iteration), "metadata.yaml")
 
     def split_file(self, fraction: float, shuffle: int, iteration: int | None = None) -> str:
-        """posering's readable split record: DeepLabCut's Documentation_data file, in YAML not pickle."""
-        name = f"Documentation_data-{self.config.task}_{trainset_percent(fraction)}shuffle{shuffle}.yaml"
+        """posering's readable split record: DeepLabCut's Documentation_data file, in YAML."""
+        return self._documentation(fraction, shuffle, iteration, ".yaml")
+
+    def split_pickle(self, fraction: float, shuffle: int, iteration: int | None = None) -> str:
+        """DeepLabCut's split record, ``Documentation_data-<Task>_<pct>shuffle<k>.pickle``."""
+        return self._documentation(fraction, shuffle, iteration, ".pickle")
+
+    def split_json(self, shuffle: int, iteration: int | None = None) -> str:
+        """``split-shuffle<k>.json``: a split written out as JSON (train_indices, test_indices)."""
+        return storage.join(self.dataset_dir(iteration), f"split-shuffle{shuffle}.json")
+
+    def _documentation(self, fraction: float, shuffle: int, iteration: int | None, suffix: str) -> str:
+        name = f"Documentation_data-{self.config.task}_{trainset_percent(fraction)}shuffle{shuffle}{suffix}"
         return storage.join(self.dataset_dir(iteration), name)
 
     # -- models and evaluation -----------------------------------------------------------------------------

@@ -18,17 +18,17 @@ import torch
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from posering import storage
+from posering.dataset.training_set import load_training_set
 from posering.errors import ModelError
 from posering.model import load_model_config, parse_model_config, save_model_config
 from posering.model.build import pick_device
 from posering.project import ProjectPaths, load_config
 from posering.train.augment import Augmenter
 from posering.train.data import PoseDataset
+from posering.train.holdout import TestSetEvaluator
 from posering.train.loop import train
 from posering.train.record import LogCapture, TrainingRecorder
 from posering.train.snapshots import SnapshotKeeper, snapshot_files, latest_resumable, read_snapshot
-from posering.train.split import load_training_set
-from posering.train.holdout import TestSetEvaluator
 
 log = logging.getLogger("posering.train")
 

@@ -56,7 +56,7 @@ def test_a_tiny_network_learns_its_training_frames(tmp_path_factory):
 
     # Predictions land on the labels of the frames it trained on.
     model = load_model(paths.model_config_file(0.95, 1), storage.join(train_dir, "snapshot-040.pt"), "cpu")
-    from posering.train.split import load_training_set
+    from posering.dataset.training_set import load_training_set
 
     training_set = load_training_set(cfg)
     frames = [storage.join(training_set.root, training_set.relpaths[i]) for i in TINY_TRAIN]
