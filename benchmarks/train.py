@@ -127,7 +127,7 @@ def rmse_curve(args) -> list[dict]:
     from posering.evaluate.evaluate_network import evaluate_network
     from posering.project import ProjectPaths, load_config
     from posering.train.loop import Hooks, train
-    from posering.train.snapshots import snapshot_name, write_snapshot
+    from posering.formats.snapshots import snapshot_name, write_snapshot
     from posering.train.holdout import TestSetEvaluator
 
     overrides = {

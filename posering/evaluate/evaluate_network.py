@@ -33,7 +33,7 @@ from posering.formats import labels
 from posering.model import load_model_config
 from posering.project import ProjectPaths, load_config
 from posering.project.paths import scorer_name
-from posering.train.snapshots import select_snapshots
+from posering.formats.snapshots import select_snapshots
 
 log = logging.getLogger("posering.evaluate")
 

@@ -26,7 +26,7 @@ from posering.evaluate.evaluate_network import comparison_indices
 from posering.evaluate.predict import float32_predictor, load_model, maps_for_image
 from posering.model import decode_poses, load_model_config
 from posering.project import ProjectPaths, load_config
-from posering.train.snapshots import select_snapshots
+from posering.formats.snapshots import select_snapshots
 
 log = logging.getLogger("posering.evaluate")
 

@@ -16,7 +16,7 @@ import torch
 from posering.model import load_model_config, make_predictor, parse_model_config
 from posering.model.build import build_model, load_weights, pick_device
 from posering.train.data import read_image
-from posering.train.snapshots import Snapshot, read_snapshot
+from posering.formats.snapshots import Snapshot, read_snapshot
 
 log = logging.getLogger("posering.evaluate")
 

@@ -16,14 +16,13 @@ Only nets DeepLabCut 3's PyTorch engine has can be exported (resnet_50, resnet_1
 
 from __future__ import annotations
 
-import io
 import logging
 
-import torch
 import yaml
 
 from posering import storage
 from posering.errors import ModelError
+from posering.formats.snapshots import read_weights, snapshot_name, write_snapshot
 from posering.formats.splits import add_shuffle, write_metadata
 from posering.project import ProjectConfig, ProjectPaths, load_config
 from posering.project.models import resolve_model
@@ -72,9 +71,8 @@ def export_dlc(config: str, shuffle: int = 1, trainingsetindex: int = 0, snapsho
     storage.write_text(out.model_config_file(model.fraction, shuffle),
                        yaml.safe_dump(model_config, sort_keys=False))
     storage.write_text(out.pose_cfg_file(model.fraction, shuffle), yaml.safe_dump(_pose_cfg(model_config, exported)))
-    snapshot_name = f"snapshot-{model.snapshot.epoch:03d}.pt"
-    storage.write_bytes(storage.join(out.train_dir(model.fraction, shuffle), snapshot_name),
-                        _dlc_snapshot(model.snapshot.location, model.snapshot.epoch))
+    write_snapshot(storage.join(out.train_dir(model.fraction, shuffle), snapshot_name(model.snapshot.epoch)),
+                   _dlc_snapshot(model.snapshot.location, model.snapshot.epoch))
     log.info("exported %s to %s", model.scorer, destination)
     return target_config
 
@@ -105,11 +103,7 @@ def _pose_cfg(model_config: dict, cfg: ProjectConfig) -> dict:
             "net_type": model_config["net_type"], "global_scale": 1.0, "scoremap_dir": "test"}
 
 
-def _dlc_snapshot(location: str, epoch: int) -> bytes:
-    from posering.model.build import load_snapshot
-
-    state, metadata = load_snapshot(location)
-    buffer = io.BytesIO()
-    torch.save({"metadata": {"epoch": int(epoch), "metrics": dict(metadata.get("metrics") or {})},
-                "model": {k: v.contiguous() for k, v in state.items()}}, buffer)
-    return buffer.getvalue()
+def _dlc_snapshot(location: str, epoch: int) -> dict:
+    state, metadata = read_weights(location)
+    return {"metadata": {"epoch": int(epoch), "metrics": dict(metadata.get("metrics") or {})},
+            "model": {k: v.contiguous() for k, v in state.items()}}

@@ -1,17 +1,15 @@
 """The pose network: timm backbones, DeepLabCut 3's heatmap head, targets, loss and decoding.
 
 A model is data: its config (DeepLabCut 3's pytorch_config.yaml layout, `config.py`) plus a
-snapshot of tensors (`build.py`). DeepLabCut 3 single-animal models load unchanged.
+snapshot of tensors (`posering.formats.snapshots`). DeepLabCut 3 single-animal models load unchanged.
 """
 
 from posering.model.backbones import BACKBONES, Backbone, BackboneEntry, build_backbone
 from posering.model.build import (
     build_model,
     load_dlc_model,
-    load_snapshot,
     load_weights,
     pick_device,
-    save_snapshot,
 )
 from posering.model.config import (
     ModelSpec,
@@ -32,7 +30,7 @@ from posering.model.targets import make_targets
 __all__ = [
     "BACKBONES", "Backbone", "BackboneEntry", "DeconvModule", "HeatmapHead", "ModelSpec",
     "PoseNet", "Predictor", "build_backbone", "build_model", "decode_poses",
-    "init_backbone_weights", "load_dlc_model", "load_model_config", "load_snapshot",
-    "load_weights", "make_model_config", "make_predictor", "make_targets", "parse_model_config",
-    "pick_device", "pose_loss", "read_model_spec", "save_model_config", "save_snapshot",
+    "init_backbone_weights", "load_dlc_model", "load_model_config", "load_weights",
+    "make_model_config", "make_predictor", "make_targets", "parse_model_config", "pick_device",
+    "pose_loss", "read_model_spec", "save_model_config",
 ]

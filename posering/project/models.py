@@ -10,7 +10,7 @@ from posering import storage
 from posering.errors import ModelError
 from posering.project.config import ProjectConfig
 from posering.project.paths import ProjectPaths, scorer_name
-from posering.project.snapshots import Snapshot, select_snapshot
+from posering.formats.snapshots import Snapshot, select_snapshot
 
 
 @dataclass(frozen=True)

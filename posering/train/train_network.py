@@ -20,6 +20,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from posering import storage
 from posering.dataset.training_set import load_training_set
 from posering.errors import ModelError
+from posering.formats.snapshots import latest_resumable, read_snapshot, snapshot_files
 from posering.model import load_model_config, parse_model_config, save_model_config
 from posering.model.build import pick_device
 from posering.project import ProjectPaths, load_config
@@ -28,7 +29,7 @@ from posering.train.data import PoseDataset
 from posering.train.holdout import TestSetEvaluator
 from posering.train.loop import train
 from posering.train.record import LogCapture, TrainingRecorder
-from posering.train.snapshots import SnapshotKeeper, snapshot_files, latest_resumable, read_snapshot
+from posering.train.snapshot_keeper import SnapshotKeeper
 
 log = logging.getLogger("posering.train")
 
