@@ -21,9 +21,10 @@ import numpy as np
 import torch
 
 from benchmarks._shared import shared_data_location
-from posering.model import build_model, make_model_config, parse_model_config
 from posering.formats.snapshots import read_weights
+from posering.model import build_model, parse_model_config
 from posering.model.build import load_weights
+from posering.model.defaults import make_model_config
 from posering.model.pretrained import init_backbone_weights
 from posering.model.runtime import Predictor
 

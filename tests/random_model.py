@@ -11,9 +11,11 @@ def install_random_model(config_path: str, net_type: str = "mobilenet_v4_small",
     benchmarks and for tests that pin analysis mechanics, not accuracy)."""
     import torch
 
+    from posering.formats.model_config import save_model_config
     from posering.formats.snapshots import snapshot_name, write_snapshot
+    from posering.model import parse_model_config
     from posering.model.build import build_model
-    from posering.model.config import make_model_config, parse_model_config, save_model_config
+    from posering.model.defaults import make_model_config
     from posering.project import ProjectConfig, ProjectPaths
 
     config = ProjectConfig.load(config_path)

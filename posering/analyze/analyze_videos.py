@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 from posering import __version__, storage
 from posering.analyze.precision import choose_precision
-from posering.analyze.outputs import OUTPUT_FORMATS, output_locations, poses_table, write_outputs
 from posering.analyze.runner import Resources, RunReport, run_in_process, run_on_ray
 from posering.analyze.settings import AnalysisSettings, DynamicCropping
 from posering.analyze.shards import Shard, plan_shards, read_parts
 from posering.errors import PoseringError
+from posering.formats.poses import OUTPUT_FORMATS, output_locations, poses_table, write_analysis
 from posering.project import load_config
 from posering.project.config import Crop
 from posering.project.models import ModelRef, resolve_model
@@ -90,7 +90,7 @@ def analyze_videos(
     """
     cfg = load_config(config)
     model_ref = resolve_model(cfg, shuffle, trainingsetindex, snapshot_index)
-    bodyparts = _model_bodyparts(model_ref)
+    bodyparts = model_ref.model_config.bodyparts
     settings = AnalysisSettings(
         batch_size=int(batch_size or cfg.get("batch_size", 8)),
         crop=Crop.parse(cropping, "cropping") if cropping else cfg.analysis_crop(),
@@ -221,7 +221,7 @@ def _assemble(job: VideoJob, report: RunReport, model_ref: ModelRef, bodyparts: 
         return
     table = poses_table(poses, model_ref.scorer, bodyparts)
     metadata = _metadata(job, model_ref, settings, resources, report, cfg)
-    write_outputs(table, job.outputs, formats, metadata)
+    write_analysis(table, job.outputs, formats, metadata)
     storage.remove(job.parts_dir, recursive=True)
     job.status = "done"
 
@@ -229,7 +229,7 @@ def _assemble(job: VideoJob, report: RunReport, model_ref: ModelRef, bodyparts: 
 def _metadata(job, model_ref: ModelRef, settings: AnalysisSettings, resources: Resources,
               report: RunReport, cfg) -> dict:
     config_hash = hashlib.sha1(storage.read_bytes(cfg.location) +
-                               storage.read_bytes(model_ref.config_file)).hexdigest()
+                               model_ref.model_config.text.encode("utf-8")).hexdigest()
     info = job.info
     return {
         "scorer": model_ref.scorer,
@@ -258,12 +258,6 @@ def _rss_summary(samples: list[float] | None) -> dict | None:
         return None
     return {"after_first_unit": round(samples[0], 1), "after_last_unit": round(samples[-1], 1),
             "largest": round(max(samples), 1), "units": len(samples)}
-
-
-def _model_bodyparts(model_ref: ModelRef) -> list[str]:
-    from posering.model.config import read_model_spec
-
-    return list(read_model_spec(model_ref.config_file).bodyparts)
 
 
 def _print_summary(jobs: list[VideoJob], report: RunReport) -> None:

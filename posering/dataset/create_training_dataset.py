@@ -178,7 +178,7 @@ def _model_files(cfg: ProjectConfig, split: Split) -> dict[str, str]:
     files = {paths.pose_cfg_file(split.train_fraction, split.shuffle): _yaml(pose_cfg)}
     # Every training setting with its default, as the model package defines them; an unknown or
     # unsupported net type is refused here, before anything is written.
-    from posering.model.config import make_model_config
+    from posering.model.defaults import make_model_config
 
     files[model_config] = _yaml(make_model_config(split.net_type, cfg.bodyparts, cfg.project_path,
                                                   model_config))

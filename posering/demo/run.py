@@ -70,7 +70,7 @@ def _truth_csv(truth: np.ndarray) -> str:
 
 def _configure_quick_training(config_path: str, epochs: int) -> None:
     """Small crops and a higher learning rate: the synthetic animal is learned in minutes."""
-    from posering.model import load_model_config, save_model_config
+    from posering.formats.model_config import load_model_config, save_model_config
 
     config = ProjectConfig.load(config_path)
     model_config_file = ProjectPaths(config).model_config_file(config.training_fractions[0], 1)

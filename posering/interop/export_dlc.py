@@ -22,6 +22,7 @@ import yaml
 
 from posering import storage
 from posering.errors import ModelError
+from posering.formats.model_config import read_model_config
 from posering.formats.snapshots import read_weights, snapshot_name, write_snapshot
 from posering.formats.splits import add_shuffle, write_metadata
 from posering.project import ProjectConfig, ProjectPaths, load_config
@@ -84,10 +85,9 @@ def _write_metadata(paths: ProjectPaths, shuffle_name: str, fraction: float, shu
 
 
 def _dlc_model_config(source: str, project_path: str, config_path: str) -> dict:
-    from posering.model.config import load_model_config, parse_model_config
-
-    data = load_model_config(source)
-    parse_model_config(data, source)  # refuses anything posering could not have trained
+    model_config = read_model_config(source)
+    model_config.spec  # refuses anything posering could not have trained
+    data = model_config.data
     data.pop("posering", None)  # posering's own settings; DeepLabCut does not know them
     data.setdefault("metadata", {})
     data["metadata"]["project_path"] = project_path

@@ -7,10 +7,10 @@ import torch
 from posering.errors import ModelError
 from posering.formats.snapshots import read_weights
 from posering.model.backbones import build_backbone
-from posering.model.config import ModelSpec, read_model_spec
 from posering.model.heads import HeatmapHead
 from posering.model.posenet import PoseNet
 from posering.model.pretrained import init_backbone_weights
+from posering.model.spec import ModelSpec
 
 
 def build_model(spec: ModelSpec, weight_init: str | None = None) -> PoseNet:
@@ -49,13 +49,15 @@ def pick_device(device: str | torch.device | None = "auto") -> torch.device:
     return device
 
 
-def load_dlc_model(
-    pytorch_config_path: str, snapshot_path: str, device: str | torch.device | None = "auto"
-) -> PoseNet:
+def load_dlc_model(model_config, snapshot_path: str, device: str | torch.device | None = "auto") -> PoseNet:
     """A ready model (eval mode, on `device`, its ModelSpec as `.spec`) from a DeepLabCut 3
-    or posering model config and snapshot."""
-    spec = read_model_spec(pytorch_config_path)
-    model = build_model(spec)
+    or posering model config (a ModelConfig, or the location of its pytorch_config.yaml) and a
+    snapshot."""
+    from posering.formats.model_config import ModelConfig, read_model_config
+
+    if not isinstance(model_config, ModelConfig):
+        model_config = read_model_config(str(model_config))
+    model = build_model(model_config.spec)
     state, _ = read_weights(str(snapshot_path))
     load_weights(model, state, str(snapshot_path))
     return model.to(pick_device(device)).eval()

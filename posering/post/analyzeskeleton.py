@@ -13,7 +13,8 @@ import logging
 
 from posering import storage
 from posering.errors import ConfigError
-from posering.post.analysis_files import AnalysisTarget, analysis_targets, map_videos, read_poses_file, write_table
+from posering.formats.poses import read_poses_file, write_table
+from posering.post.analysis_files import AnalysisTarget, analysis_targets, map_videos
 from posering.post.skeleton import skeleton_features
 from posering.project.paths import skeleton_file
 

@@ -15,7 +15,8 @@ import logging
 
 from posering import storage
 from posering.errors import PoseringError
-from posering.post.analysis_files import AnalysisTarget, analysis_targets, map_videos, read_poses_file, write_table
+from posering.formats.poses import read_poses_file, write_table
+from posering.post.analysis_files import AnalysisTarget, analysis_targets, map_videos
 from posering.post.filters import FILTERTYPES, filter_poses
 
 log = logging.getLogger("posering.post")

@@ -30,7 +30,7 @@ import pandas as pd
 
 from posering.errors import PoseringError
 from posering.post.fanout import check_parallel, map_series
-from posering.post.poses import resolve_bodyparts, to_arrays, validate_poses
+from posering.post.pose_table import resolve_bodyparts, to_arrays, validate_poses
 from posering.post.sarimax import fit_series
 
 ALGORITHMS = ("uncertain", "jump", "fitting", "list")

@@ -161,6 +161,11 @@ def analysis_file(video: str, scorer: str, destfolder: str | None = None, filter
     return analysis_base(video, scorer, destfolder) + ("_filtered" if filtered else "") + suffix
 
 
+def analysis_meta_file(video: str, scorer: str, destfolder: str | None = None, suffix: str = ".yaml") -> str:
+    """``<stem><scorer>_meta.yaml`` (posering's record of the run) or ``_meta.pickle`` (DeepLabCut's)."""
+    return analysis_base(video, scorer, destfolder) + "_meta" + suffix
+
+
 def skeleton_file(video: str, scorer: str, destfolder: str | None = None, suffix: str = ".h5") -> str:
     return analysis_base(video, scorer, destfolder) + "_skeleton" + suffix
 
@@ -170,6 +175,11 @@ def labeled_video_file(video: str, scorer: str, pcutoff: float, filtered: bool =
     """DeepLabCut 3's name: ``<stem><scorer>[_filtered]_p<int(100*pcutoff)>_labeled.mp4``."""
     base = analysis_base(video, scorer, destfolder) + ("_filtered" if filtered else "")
     return f"{base}_p{int(100 * pcutoff)}_labeled.mp4"
+
+
+def time_lapse_file(directory: str, scorer: str, suffix: str = ".h5") -> str:
+    """``<folder>/<folder name><scorer>.h5``: the poses of a folder of images."""
+    return storage.join(directory, storage.name(directory) + scorer) + suffix
 
 
 def plot_poses_folder(video: str, destfolder: str | None = None) -> str:

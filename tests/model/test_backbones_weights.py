@@ -11,14 +11,8 @@ import torchvision
 
 from posering.errors import ModelError, PoseringError
 from posering.formats.snapshots import read_weights, write_snapshot
-from posering.model import (
-    BACKBONES,
-    build_backbone,
-    build_model,
-    init_backbone_weights,
-    make_model_config,
-    parse_model_config,
-)
+from posering.model import BACKBONES, build_backbone, build_model, init_backbone_weights, parse_model_config
+from posering.model.defaults import make_model_config
 from posering.model.pretrained import package_weights_path
 
 

@@ -8,14 +8,9 @@ import pandas as pd
 import pytest
 import torch
 
+from posering.formats.model_config import read_model_spec
 from posering.formats.snapshots import read_weights
-from posering.model import (
-    build_model,
-    decode_poses,
-    load_dlc_model,
-    make_predictor,
-    read_model_spec,
-)
+from posering.model import build_model, decode_poses, load_dlc_model, make_predictor
 
 pytestmark = pytest.mark.shared_data
 

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from posering.errors import ModelError
-from posering.train.optim import LRListScheduler, build_optimizer, build_scheduler
 from posering.formats.snapshots import (latest_resumable, list_snapshots, read_snapshot, select_snapshots,
                                         snapshot_name, write_snapshot)
+from posering.train.optim import LRListScheduler, build_optimizer, build_scheduler
 from posering.train.snapshot_keeper import SnapshotKeeper
 
 

@@ -15,9 +15,9 @@ import yaml
 
 from posering import storage
 from posering.evaluate.predict import load_model, predict_images
+from posering.formats.snapshots import list_snapshots, read_snapshot
 from posering.project import ProjectPaths, load_config
 from posering.train.record import COLUMNS
-from posering.formats.snapshots import list_snapshots, read_snapshot
 from posering.train.train_network import apply_overrides, train_network
 from tests.conftest import SHARED_DATA
 from tests.training_helpers import TINY_NET, TINY_SETTINGS, TINY_TRAIN, make_shuffle, trained_demo_project

@@ -8,14 +8,9 @@ import pytest
 import yaml
 
 from posering.errors import ModelError
-from posering.model import (
-    BACKBONES,
-    load_model_config,
-    make_model_config,
-    parse_model_config,
-    read_model_spec,
-    save_model_config,
-)
+from posering.formats.model_config import load_model_config, read_model_spec, save_model_config
+from posering.model import BACKBONES, parse_model_config
+from posering.model.defaults import make_model_config
 
 BODYPARTS = ["snout", "leftear", "rightear", "tailbase"]
 
