@@ -8,6 +8,7 @@ import hashlib
 import logging
 import math
 import os
+import time
 from dataclasses import dataclass, field
 
 from posering import __version__, storage
@@ -16,7 +17,7 @@ from posering.analyze.runner import Resources, RunReport, run_in_process, run_on
 from posering.analyze.settings import AnalysisSettings, DynamicCropping
 from posering.analyze.shards import Shard, plan_shards, read_parts
 from posering.errors import PoseringError
-from posering.formats.poses import OUTPUT_FORMATS, output_locations, poses_table, write_analysis
+from posering.formats.poses import OUTPUT_FORMATS, dlc_analysis_metadata, output_locations, poses_table, write_analysis
 from posering.project import load_config
 from posering.project.config import Crop
 from posering.project.models import ModelRef, resolve_model
@@ -221,7 +222,11 @@ def _assemble(job: VideoJob, report: RunReport, model_ref: ModelRef, bodyparts: 
         return
     table = poses_table(poses, model_ref.scorer, bodyparts)
     metadata = _metadata(job, model_ref, settings, resources, report, cfg)
-    write_analysis(table, job.outputs, formats, metadata)
+    stop = time.time()
+    dlc_metadata = dlc_analysis_metadata(model_ref.scorer, model_ref.model_config.data, metadata["video"],
+                                         settings.batch_size, model_ref.iteration, model_ref.fraction,
+                                         stop - report.seconds, stop)
+    write_analysis(table, job.outputs, formats, metadata, dlc_metadata)
     storage.remove(job.parts_dir, recursive=True)
     job.status = "done"
 

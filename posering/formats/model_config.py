@@ -3,8 +3,13 @@
 A DeepLabCut 3 single-animal model folder is a posering model folder: posering writes the same
 keys with the same defaults (`posering.model.defaults.make_model_config`), reads the file once into a `ModelConfig` that
 the steps carry (`read_model_config`), and builds only what its model needs from it
-(`ModelConfig.spec`, see model/spec.py). Settings DeepLabCut has no key for live under a
-top-level `posering:` block.
+(`ModelConfig.spec`, see model/spec.py).
+
+Settings DeepLabCut has no key for (the weights a new model starts from, inference precision)
+are the `posering:` block of the config dict in memory, and on disk a file of their own,
+`train/posering.yaml`: DeepLabCut 3 validates pytorch_config.yaml against its schema and refuses
+a file with keys it does not know. Configs written by earlier posering versions, with the block
+inside pytorch_config.yaml, are still read; saving them moves the block out.
 
 What posering cannot run is refused by `parse_model_config` (spec.py) with one line naming the
 file and the reason.
@@ -22,12 +27,17 @@ import yaml
 
 from posering import storage
 from posering.errors import ModelError
+from posering.project.paths import posering_settings_file
 
 if TYPE_CHECKING:  # the model package loads torch; reading a config must not
     from posering.model.spec import ModelSpec
 
+SETTINGS_KEY = "posering"
+SETTINGS_HEADER = ("# posering's own settings for the model of this folder. DeepLabCut reads pytorch_config.yaml\n"
+                   "# beside this file and does not know these keys, so they are kept here.\n")
+
 __all__ = [
-    "ModelConfig", "TrainSettings", "load_model_config", "read_model_config",
+    "ModelConfig", "TrainSettings", "load_model_config", "model_config_files", "read_model_config",
     "read_model_spec", "save_model_config", "set_dotted",
 ]
 
@@ -45,8 +55,24 @@ def set_dotted(config: dict, dotted: str, value) -> None:
 
 # -- files -----------------------------------------------------------------------------------------------
 def load_model_config(path: str) -> dict:
-    """pytorch_config.yaml as a dict (safe_load: the file is parsed, never executed)."""
-    return _parse_yaml(storage.read_text(str(path)), str(path))
+    """pytorch_config.yaml as a dict, with posering's block from ``posering.yaml`` beside it
+    (safe_load: the files are parsed, never executed)."""
+    return _with_settings(_parse_yaml(storage.read_text(str(path)), str(path)), str(path))
+
+
+def _with_settings(config: dict, path: str) -> dict:
+    """Add posering's own settings: ``posering.yaml`` beside the file, over a ``posering:`` key
+    that configs written before posering 0.2 hold inside pytorch_config.yaml."""
+    location = posering_settings_file(path)
+    if storage.exists(location):
+        try:
+            settings = yaml.safe_load(storage.read_text(location)) or {}
+        except yaml.YAMLError as err:
+            raise ModelError(f"{location}: not valid YAML ({str(err).splitlines()[0]})") from None
+        if not isinstance(settings, dict):
+            raise ModelError(f"{location}: expected a mapping of settings, found {type(settings).__name__}")
+        config[SETTINGS_KEY] = {**(config.get(SETTINGS_KEY) or {}), **settings}
+    return config
 
 
 def _parse_yaml(text: str, path: str) -> dict:
@@ -59,9 +85,22 @@ def _parse_yaml(text: str, path: str) -> dict:
     return config
 
 
+def model_config_files(config: dict, path: str) -> dict[str, str]:
+    """{location: YAML text}: DeepLabCut's settings for ``pytorch_config.yaml`` (keys in its order;
+    DeepLabCut validates the file strictly and refuses keys it does not know) and posering's
+    block for ``posering.yaml`` beside it."""
+    path = str(path)
+    files = {path: yaml.safe_dump({k: v for k, v in config.items() if k != SETTINGS_KEY}, sort_keys=False)}
+    if config.get(SETTINGS_KEY) is not None:
+        files[posering_settings_file(path)] = SETTINGS_HEADER + yaml.safe_dump(dict(config[SETTINGS_KEY]),
+                                                                               sort_keys=False)
+    return files
+
+
 def save_model_config(config: dict, path: str) -> None:
-    """Write the config atomically, keys in DeepLabCut's order."""
-    storage.write_text(str(path), yaml.safe_dump(config, sort_keys=False))
+    """Write ``pytorch_config.yaml`` and ``posering.yaml`` atomically (see model_config_files)."""
+    for location, text in model_config_files(config, path).items():
+        storage.write_text(location, text)
 
 
 def read_model_spec(path: str) -> ModelSpec:
@@ -158,4 +197,4 @@ def read_model_config(path: str) -> ModelConfig:
         raise ModelError(f"{path}: no model config here; create the shuffle with "
                          "`posering create_training_dataset` and train it with `posering train_network`")
     text = storage.read_text(path)
-    return ModelConfig(path, _parse_yaml(text, path), text)
+    return ModelConfig(path, _with_settings(_parse_yaml(text, path), path), text)

@@ -8,11 +8,13 @@ Beside the video, or in ``destfolder`` (names in :mod:`posering.project.paths`):
 * ``.csv`` twins; ``<stem><scorer>.parquet`` with ``output_format`` containing ``parquet`` (flat
   ``<bodypart>_<coord>`` columns and a ``frame`` column, the scorer in the file's metadata).
 * ``<stem><scorer>_meta.yaml``: posering's record of the run (model, snapshot, config hash, video
-  facts, settings, timings, version), readable by a person; DeepLabCut keeps its record as
-  ``<stem><scorer>_meta.pickle``, read here through the allow-list of :mod:`posering.formats.pickles`.
+  facts, settings, timings, version), readable by a person;
+* ``<stem><scorer>_meta.pickle``: DeepLabCut's record, ``{"data": {...}}`` with the keys its
+  ``create_labeled_video``, ``extract_outlier_frames`` and tracking read (plain values only).
 
-posering's coordinates are always full-frame pixels; DeepLabCut's own analyses with a fixed crop
-are crop-relative, and :func:`full_frame_poses` adds the crop's corner back. The ``.h5`` is written last: its presence
+posering's coordinates are always full-frame pixels, so its ``_meta.pickle`` says ``cropping:
+False``; DeepLabCut's own analyses with a fixed crop are crop-relative, and
+:func:`full_frame_poses` adds the crop's corner back. The ``.h5`` is written last: its presence
 marks the video as done.
 """
 
@@ -53,11 +55,13 @@ def output_locations(video: str, scorer: str, destfolder: str | None) -> dict[st
     """Where ``analyze_videos`` writes a video's files."""
     return {"h5": analysis_file(video, scorer, destfolder), "csv": analysis_file(video, scorer, destfolder, suffix=".csv"),
             "parquet": analysis_file(video, scorer, destfolder, suffix=".parquet"),
-            "meta": analysis_meta_file(video, scorer, destfolder)}
+            "meta": analysis_meta_file(video, scorer, destfolder),
+            "meta_pickle": analysis_meta_file(video, scorer, destfolder, ".pickle")}
 
 
-def write_analysis(table: pd.DataFrame, locations: dict[str, str], formats, metadata: dict) -> list[str]:
-    """Write the requested formats, the metadata, and the .h5 last; returns what was written."""
+def write_analysis(table: pd.DataFrame, locations: dict[str, str], formats, metadata: dict,
+                   dlc_metadata: dict | None = None) -> list[str]:
+    """Write the requested formats, both metadata files, and the .h5 last; returns what was written."""
     written = []
     if "csv" in formats:
         write_csv(table, locations["csv"])
@@ -67,6 +71,9 @@ def write_analysis(table: pd.DataFrame, locations: dict[str, str], formats, meta
         written.append(locations["parquet"])
     storage.write_text(locations["meta"], yaml.safe_dump(metadata, sort_keys=False))
     written.append(locations["meta"])
+    if dlc_metadata is not None:
+        pickles.write_pickle(locations["meta_pickle"], {"data": dlc_metadata})
+        written.append(locations["meta_pickle"])
     write_h5(table, locations["h5"])
     written.append(locations["h5"])
     return written
@@ -94,6 +101,29 @@ def _parquet_bytes(table: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     pq.write_table(arrow, buffer)
     return buffer.getvalue()
+
+
+def dlc_analysis_metadata(scorer: str, model_config: dict, video: dict, batch_size: int, iteration: int,
+                          fraction: float, start: float, stop: float) -> dict:
+    """The ``data`` of DeepLabCut's ``_meta.pickle`` for an analysis posering ran.
+
+    ``model_config``: the pytorch_config.yaml settings; ``video``: fps, nframes, width, height.
+    The coordinates are full-frame, so the record says no crop (DeepLabCut shifts by the crop only
+    when ``cropping`` is true) and, as DeepLabCut does then, the whole frame as the crop's box.
+    """
+    settings = {k: v for k, v in model_config.items() if k != "posering"}
+    meta = settings.get("metadata") or {}
+    width, height = int(video["width"]), int(video["height"])
+    return {
+        "start": float(start), "stop": float(stop), "run_duration": float(stop) - float(start),
+        "Scorer": scorer, "pytorch-config": settings, "fps": float(video["fps"] or 0.0),
+        "batch_size": int(batch_size), "frame_dimensions": (width, height), "nframes": int(video["nframes"]),
+        "iteration (active-learning)": int(iteration), "training set fraction": float(fraction),
+        "cropping": False, "cropping_parameters": [0, width, 0, height],
+        "individuals": list(meta.get("individuals") or ["individual_1"]),
+        "bodyparts": list(meta.get("bodyparts") or []),
+        "unique_bodyparts": list(meta.get("unique_bodyparts") or []),
+    }
 
 
 # -- reading ---------------------------------------------------------------------------------------------

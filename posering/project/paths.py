@@ -112,6 +112,11 @@ class ProjectPaths:
         """DeepLabCut's split record, ``Documentation_data-<Task>_<pct>shuffle<k>.pickle``."""
         return self._documentation(fraction, shuffle, iteration, ".pickle")
 
+    def training_mat(self, fraction: float, shuffle: int, iteration: int | None = None) -> str:
+        """DeepLabCut's training file of a shuffle, ``<Task>_<scorer><pct>shuffle<k>.mat``."""
+        name = f"{self.config.task}_{self.config.scorer}{trainset_percent(fraction)}shuffle{shuffle}.mat"
+        return storage.join(self.dataset_dir(iteration), name)
+
     def split_json(self, shuffle: int, iteration: int | None = None) -> str:
         """``split-shuffle<k>.json``: a split written out as JSON (train_indices, test_indices)."""
         return storage.join(self.dataset_dir(iteration), f"split-shuffle{shuffle}.json")
@@ -164,6 +169,11 @@ def analysis_file(video: str, scorer: str, destfolder: str | None = None, filter
 def analysis_meta_file(video: str, scorer: str, destfolder: str | None = None, suffix: str = ".yaml") -> str:
     """``<stem><scorer>_meta.yaml`` (posering's record of the run) or ``_meta.pickle`` (DeepLabCut's)."""
     return analysis_base(video, scorer, destfolder) + "_meta" + suffix
+
+
+def posering_settings_file(model_config_file: str) -> str:
+    """``train/posering.yaml``: posering's own settings of a model, beside its pytorch_config.yaml."""
+    return storage.join(storage.parent(model_config_file), "posering.yaml")
 
 
 def skeleton_file(video: str, scorer: str, destfolder: str | None = None, suffix: str = ".h5") -> str:

@@ -43,7 +43,7 @@ MODEL_FREE = ("labeled-data/m4s1/", "training-datasets/iteration-0/")
 
 # Files whose content holds times, run statistics or absolute paths by design (not formats).
 SKIPPED_NAMES = ("config.yaml", "learning_stats.csv", "train.txt")
-SKIPPED_SUFFIXES = ("_meta.yaml", ".pt", ".mp4", ".onnx")
+SKIPPED_SUFFIXES = ("_meta.yaml", ".pt", ".mp4", ".onnx", ".mat")  # (.mat: its header holds the write time)
 
 
 def environment() -> dict:
