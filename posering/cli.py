@@ -1,10 +1,11 @@
 """The ``posering`` command: one subcommand per API function, same names, same options.
 
 Commands are generated from :mod:`posering.api`: each function's signature gives the arguments
-(parameters without a default) and options (parameters with one), its docstring's
-``Parameters`` section gives the help text. Options accept both spellings, ``--copy_videos`` (the
-API's name) and ``--copy-videos``. Values that are not plain strings or numbers (lists, tuples,
-dicts) are given in YAML: ``--dynamic "[true, 0.5, 10]"``, ``--Shuffles "[1, 2]"``.
+(parameters without a default, and an optional ``config``) and options (the other parameters
+with a default), its docstring's ``Parameters`` section gives the help text. Options accept both
+spellings, ``--copy_videos`` (the API's name) and ``--copy-videos``. Values that are not plain
+strings or numbers (lists, tuples, dicts) are given in YAML: ``--dynamic "[true, 0.5, 10]"``,
+``--Shuffles "[1, 2]"``.
 
 A user mistake (a :class:`~posering.errors.PoseringError`) prints one line and exits with 1;
 ``posering --debug <command>`` shows the traceback instead.
@@ -93,6 +94,8 @@ def _click_param(parameter: inspect.Parameter, help_text: str) -> click.Paramete
     kind = _kind(parameter)
     name = parameter.name
     required = parameter.default is inspect.Parameter.empty
+    if name == "config" and not required:  # `posering gui [config.yaml]`: the project, if given
+        return click.Argument([name], required=False, default=None)
     if required:
         if kind == "list":
             return click.Argument([name], nargs=-1, required=True)

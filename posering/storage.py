@@ -156,6 +156,35 @@ def size(location: str) -> int:
         return int(fs.size(path))
 
 
+def version(location: str) -> str | None:
+    """A token that changes whenever the file is rewritten; None when there is no file.
+
+    Local files: inode, size and modification time in nanoseconds (an atomic write replaces the
+    inode). Remote objects: their ETag (or size and modification time where there is none). Used
+    to notice that another program saved a file since we read it.
+    """
+    fs, path = filesystem(location)
+    with _explained(location, "read its details"):
+        if is_remote(location):
+            fs.invalidate_cache(path)
+        if not fs.exists(path):
+            return None
+        if not is_remote(location):
+            stat = os.stat(path)
+            return f"{stat.st_ino}-{stat.st_size}-{stat.st_mtime_ns}"
+        info = fs.info(path)
+    tag = info.get("ETag") or info.get("etag")
+    return str(tag) if tag else f"{info.get('size')}-{info.get('LastModified') or info.get('mtime')}"
+
+
+def fingerprint(location: str) -> str:
+    """A string that changes when the file changes (its location and :func:`version`): a cache key."""
+    current = version(location)
+    if current is None:
+        raise StorageError(f"{location}: not found")
+    return f"{location}|{current}"
+
+
 def listdir(location: str) -> list[str]:
     """Names (not full paths) of the entries of a folder, sorted; [] if it does not exist."""
     fs, path = filesystem(location)
@@ -296,10 +325,7 @@ def local_copy(location: str) -> Iterator[str]:
         yield location
         return
     fs, path = filesystem(location)
-    with _explained(location, "read it"):
-        info = fs.info(path)
-    tag = f"{location}|{info.get('size')}|{info.get('ETag') or info.get('mtime') or ''}"
-    digest = hashlib.sha1(tag.encode()).hexdigest()[:16]
+    digest = hashlib.sha1(fingerprint(location).encode()).hexdigest()[:16]
     cached = os.path.join(cache_dir(), f"{digest}-{name(location)}")
     if not os.path.exists(cached):
         tmp = f"{cached}.{uuid.uuid4().hex[:8]}.part"

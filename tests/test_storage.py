@@ -88,3 +88,13 @@ def test_join_name_stem_parent():
     assert storage.name("s3://b/p/video.mp4") == "video.mp4"
     assert storage.stem("/a/b/video.name.mp4") == "video.name"
     assert storage.parent("s3://b/p/video.mp4") == "s3://b/p"
+
+
+def test_version_changes_when_a_file_is_rewritten(root):
+    target = storage.join(root, "v", "labels.h5")
+    assert storage.version(target) is None
+    storage.write_text(target, "one")
+    first = storage.version(target)
+    assert first and storage.version(target) == first  # stable while untouched
+    storage.write_text(target, "two")  # rewritten (same size): another version
+    assert storage.version(target) != first

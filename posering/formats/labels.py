@@ -18,6 +18,8 @@ disk holds (DeepLabCut's labeling plugin has lost users' points exactly there).
 
 from __future__ import annotations
 
+import posixpath
+
 import numpy as np
 import pandas as pd
 
@@ -165,6 +167,36 @@ def points(df: pd.DataFrame, bodyparts: list[str] | None = None) -> np.ndarray:
     return df.loc[:, cols].to_numpy(dtype=float).reshape(len(df), len(bodyparts), 2)
 
 
+def points_by_image(df: pd.DataFrame, image_names: list[str], bodyparts: list[str]) -> np.ndarray:
+    """(N, K, 2) x, y for the given image file names and bodyparts, NaN where ``df`` has none.
+
+    Rows are matched by image file name (``img0042.png``), whatever row form or folder name the
+    file uses; bodyparts the file lacks come out unplaced.
+    """
+    out = np.full((len(image_names), len(bodyparts), 2), np.nan)
+    if df is None or not len(df):
+        return out
+    scorer, present = scorer_of(df), set(bodyparts_of(df))
+    row_of = {posixpath.basename(image_relpath(key)): i for i, key in enumerate(df.index)}
+    rows = [row_of.get(name) for name in image_names]
+    found = np.array([r is not None for r in rows], dtype=bool)
+    taken = np.array([r for r in rows if r is not None], dtype=int)
+    for k, bodypart in enumerate(bodyparts):
+        if bodypart in present and len(taken):
+            values = df.loc[:, [(scorer, bodypart, "x"), (scorer, bodypart, "y")]].to_numpy(dtype=float)
+            out[found, k] = values[taken]
+    return out
+
+
+def file_version(location: str) -> str | None:
+    """A token of the labels file on disk that changes whenever it is saved again (None: no file).
+
+    An editor keeps the token of the file it read; a different token at its next save means
+    another program (or a second window) saved meanwhile, so it must merge rather than overwrite.
+    """
+    return storage.version(storage.normalize(location))
+
+
 def conform_bodyparts(df: pd.DataFrame, bodyparts: list[str], where: str) -> pd.DataFrame:
     """Reorder columns to config's bodyparts; new bodyparts become NaN columns.
 
@@ -208,10 +240,15 @@ def save_labels(df: pd.DataFrame, location_h5: str, deleted: list[tuple[str, str
 
     Rows and points in the existing file that ``df`` lacks are kept. Points listed in
     ``deleted`` as ``(image relpath, bodypart)`` are the only ones removed. Returns what was saved.
+    Where there is no ``.h5`` but its ``.csv`` twin (a folder labeled by hand in a spreadsheet, or
+    an .h5 lost), the labels of the ``.csv`` are the ones kept.
     """
     location_h5 = storage.normalize(location_h5)
-    if storage.exists(location_h5):
-        existing = read_labels(location_h5)
+    twin = csv_twin(location_h5) if location_h5.endswith(".h5") else None
+    existing_file = location_h5 if storage.exists(location_h5) else (
+        twin if twin and storage.exists(twin) else None)
+    if existing_file is not None:
+        existing = read_labels(existing_file)
         merged = merge_keeping_existing(existing, df)
     else:
         merged = df.copy()

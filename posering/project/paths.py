@@ -15,6 +15,7 @@ from posering.project.config import ProjectConfig
 MODELS_DIR = "dlc-models-pytorch"
 EVALUATION_DIR = "evaluation-results-pytorch"
 LABELED_DATA = "labeled-data"
+LABELING_STATE = ".posering-labeling.yaml"  # the desktop client's place in a folder (frame, bodypart)
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".wmv", ".m4v", ".h264")
 
 
@@ -84,6 +85,10 @@ class ProjectPaths:
     def machine_labels_csv(self, video_stem: str) -> str:
         """``machinelabels.csv``: DeepLabCut's CSV twin of the latest machine labels (no iteration)."""
         return storage.join(self.labeled_folder(video_stem), "machinelabels.csv")
+
+    def labeling_state(self, video_stem: str) -> str:
+        """Where the desktop client was in a labeled-data folder (image, bodypart), to resume there."""
+        return storage.join(self.labeled_folder(video_stem), LABELING_STATE)
 
     def outliers_labeled_folder(self, video_stem: str) -> str:
         """Outlier frames drawn with their machine labels (``savelabeled``); ``_labeled`` keeps it

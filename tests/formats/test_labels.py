@@ -94,3 +94,35 @@ def test_conform_bodyparts_adds_new_and_refuses_unknown():
     assert np.isnan(labels.points(wider)[0, 2]).all()
     with pytest.raises(LabelsError, match="'b' is labeled here but not in config.yaml"):
         labels.conform_bodyparts(table, ["a"], "here")
+
+
+def test_points_by_image_matches_names_in_either_row_form():
+    table = labels.from_arrays("me", ["a", "b"], ["labeled-data/v/img1.png", "labeled-data/v/img3.png"],
+                               [[[1, 2], [3, 4]], [[5, 6], [np.nan, np.nan]]])
+    legacy = labels.with_index_form(table, pd.Index(["x"]))  # string rows
+    for form in (table, legacy):
+        got = labels.points_by_image(form, ["img3.png", "img2.png", "img1.png"], ["b", "new", "a"])
+        expected = [[[np.nan, np.nan], [np.nan, np.nan], [5, 6]],
+                    [[np.nan, np.nan], [np.nan, np.nan], [np.nan, np.nan]],
+                    [[3, 4], [np.nan, np.nan], [1, 2]]]
+        np.testing.assert_array_equal(got, expected)
+    assert labels.points_by_image(None, ["img1.png"], ["a"]).shape == (1, 1, 2)
+
+
+def test_file_version_tells_a_save_by_someone_else(tmp_path):
+    target = str(tmp_path / "CollectedData_me.h5")
+    assert labels.file_version(target) is None
+    table = labels.from_arrays("me", ["a"], ["labeled-data/v/img1.png"], [[[1, 1]]])
+    labels.save_labels(table, target)
+    seen = labels.file_version(target)
+    labels.save_labels(table, target)  # the same content saved again still counts as a save
+    assert labels.file_version(target) != seen
+
+
+def test_save_labels_keeps_the_labels_of_a_csv_without_h5(tmp_path):
+    target = tmp_path / "CollectedData_me.h5"
+    paths = ["labeled-data/v/img1.png", "labeled-data/v/img2.png"]
+    labels.write_labels(labels.from_arrays("me", ["a"], paths, [[[1, 1]], [[2, 2]]]), str(target))
+    target.unlink()  # only the .csv is left
+    labels.save_labels(labels.from_arrays("me", ["a"], paths[1:], [[[5, 5]]]), str(target))
+    np.testing.assert_array_equal(labels.points(labels.read_labels(str(target))), [[[1, 1]], [[5, 5]]])
