@@ -1,9 +1,9 @@
 """The model config: DeepLabCut 3's `pytorch_config.yaml` layout, read and written by posering.
 
 A DeepLabCut 3 single-animal model folder is a posering model folder: posering writes the same
-keys with the same defaults (`posering.model.defaults.make_model_config`), reads the file once into a `ModelConfig` that
-the steps carry (`read_model_config`), and builds only what its model needs from it
-(`ModelConfig.spec`, see model/spec.py).
+keys with the same defaults (`posering.model.defaults.make_model_config`), reads the file once
+into a `ModelConfig` that the steps carry (`read_model_config`), and builds only what its model
+needs from it (`ModelConfig.spec`, see model/spec.py).
 
 Settings DeepLabCut has no key for (the weights a new model starts from, inference precision)
 are the `posering:` block of the config dict in memory, and on disk a file of their own,
@@ -62,7 +62,7 @@ def load_model_config(path: str) -> dict:
 
 def _with_settings(config: dict, path: str) -> dict:
     """Add posering's own settings: ``posering.yaml`` beside the file, over a ``posering:`` key
-    that configs written before posering 0.2 hold inside pytorch_config.yaml."""
+    that configs written by earlier posering versions hold inside pytorch_config.yaml."""
     location = posering_settings_file(path)
     if storage.exists(location):
         try:
