@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from posering.post.filters import filter_poses
-from posering.post.poses import from_arrays
+from posering.post.pose_table import from_arrays
 
 
 def synthetic_poses(n_frames: int, n_bodyparts: int = 4, seed: int = 0) -> pd.DataFrame:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._shared import shared_data_location
-from posering.post.poses import from_arrays, to_arrays
+from posering.post.pose_table import from_arrays, to_arrays
 from posering.video import VideoReader
 from posering.viz.draw import PoseStyle, visible_points
 from posering.viz.render import RenderJob, render_whole
@@ -103,8 +103,8 @@ def _job(video: str, poses: pd.DataFrame, out: str, matplotlib: bool = False) ->
 
 def _warm_up(i: int) -> int:
     """Workers import the drawing modules before the clock starts (seconds on a busy machine)."""
-    import posering.viz.frame_figure  # noqa: F401
     import posering.viz.create_labeled_video  # noqa: F401
+    import posering.viz.frame_figure  # noqa: F401
 
     return i
 

@@ -21,8 +21,10 @@ import numpy as np
 import torch
 
 from benchmarks._shared import shared_data_location
-from posering.model import build_model, make_model_config, parse_model_config
-from posering.model.build import load_snapshot, load_weights
+from posering.formats.snapshots import read_weights
+from posering.model import build_model, parse_model_config
+from posering.model.build import load_weights
+from posering.model.defaults import make_model_config
 from posering.model.pretrained import init_backbone_weights
 from posering.model.runtime import Predictor
 
@@ -60,7 +62,7 @@ def make_net(net_type: str) -> torch.nn.Module:
     model = build_model(spec)
     data = shared_data()
     if net_type == "resnet_50" and data is not None:
-        state, _ = load_snapshot(str(data / _MODEL_DIR / "train/snapshot-best-010.pt"))
+        state, _ = read_weights(str(data / _MODEL_DIR / "train/snapshot-best-010.pt"))
         load_weights(model, state, "snapshot")
     elif net_type == "mobilenet_v2_1.0" and _has_package():
         # ImageNet features make the maps less flat than a random backbone's.

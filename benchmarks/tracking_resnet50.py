@@ -23,7 +23,7 @@ from benchmarks._shared import _writable_copy, shared_data
 
 def prepare(workdir: Path) -> str:
     import posering as pr
-    from posering.model import load_model_config, save_model_config
+    from posering.formats.model_config import load_model_config, save_model_config
     from posering.project import ProjectPaths, load_config
 
     root = workdir / "openfield-r50"

@@ -44,12 +44,11 @@ VARIANTS = {  # name: (precision, channels_last, compile)
 }
 
 
-def openfield_shuffle(workdir: Path, net_type: str, overrides: dict) -> tuple[str, dict]:
+def openfield_shuffle(workdir: Path, net_type: str, overrides: dict):
     """A fresh copy of openfield with shuffle 1 (95%) for `net_type`; (config path, model config)."""
     from posering.dataset.create_training_dataset import create_training_dataset
-    from posering.model import load_model_config, save_model_config
+    from posering.formats.model_config import read_model_config
     from posering.project import ProjectPaths, load_config
-    from posering.train.train_network import set_dotted
 
     root = workdir / "openfield"
     if root.exists():
@@ -59,20 +58,20 @@ def openfield_shuffle(workdir: Path, net_type: str, overrides: dict) -> tuple[st
     create_training_dataset(config, Shuffles=[1], net_type=net_type)
     cfg = load_config(config)
     config_file = ProjectPaths(cfg).model_config_file(cfg.training_fractions[0], 1)
-    model_cfg = load_model_config(config_file)
+    model_cfg = read_model_config(config_file)
     for dotted, value in overrides.items():
-        set_dotted(model_cfg, dotted, value)
-    save_model_config(model_cfg, config_file)
+        model_cfg.set(dotted, value)
+    model_cfg.save()
     return config, model_cfg
 
 
-def _datasets(config: str, model_cfg: dict, seed: int = 42):
+def _datasets(config: str, model_cfg, seed: int = 42):
+    from posering.dataset.training_set import load_training_set
     from posering.train.augment import Augmenter
     from posering.train.data import PoseDataset
-    from posering.train.split import load_training_set
 
     training_set = load_training_set(config)
-    augmenter = Augmenter(model_cfg["data"]["train"], training_set.bodyparts)
+    augmenter = Augmenter(model_cfg.data["data"]["train"], training_set.bodyparts)
     return training_set, PoseDataset.from_training_set(training_set, "train", augmenter, seed=seed)
 
 
@@ -125,10 +124,10 @@ def throughput(args) -> list[dict]:
 # -- test RMSE against training minutes ----------------------------------------------------------
 def rmse_curve(args) -> list[dict]:
     from posering.evaluate.evaluate_network import evaluate_network
+    from posering.formats.snapshots import snapshot_name, write_snapshot
     from posering.project import ProjectPaths, load_config
-    from posering.train.loop import Hooks, train
-    from posering.train.snapshots import snapshot_name, write_snapshot
     from posering.train.holdout import TestSetEvaluator
+    from posering.train.loop import Hooks, train
 
     overrides = {
         "posering.weight_init": args.weight_init,

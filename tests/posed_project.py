@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from posering import storage
-from posering.post.poses import from_arrays
+from posering.post.pose_table import from_arrays
 from posering.project import ProjectConfig, ProjectPaths
 
 SCORER = "DLC_Resnet50_demo{date}shuffle1_snapshot_5"

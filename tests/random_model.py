@@ -11,8 +11,11 @@ def install_random_model(config_path: str, net_type: str = "mobilenet_v4_small",
     benchmarks and for tests that pin analysis mechanics, not accuracy)."""
     import torch
 
-    from posering.model.build import build_model, save_snapshot
-    from posering.model.config import make_model_config, parse_model_config, save_model_config
+    from posering.formats.model_config import save_model_config
+    from posering.formats.snapshots import snapshot_name, write_snapshot
+    from posering.model import parse_model_config
+    from posering.model.build import build_model
+    from posering.model.defaults import make_model_config
     from posering.project import ProjectConfig, ProjectPaths
 
     config = ProjectConfig.load(config_path)
@@ -22,7 +25,8 @@ def install_random_model(config_path: str, net_type: str = "mobilenet_v4_small",
     save_model_config(model_config, model_config_file)
     torch.manual_seed(0)
     model = build_model(parse_model_config(model_config, model_config_file))
-    save_snapshot(paths.train_dir(0.95, 1) + f"/snapshot-{epoch:03d}.pt", model, {"epoch": epoch})
+    write_snapshot(paths.train_dir(0.95, 1) + "/" + snapshot_name(epoch),
+                   {"metadata": {"epoch": epoch}, "model": model.state_dict()})
 
 
 def random_model_project(work: Path, net_type: str) -> str:

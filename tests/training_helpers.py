@@ -7,7 +7,7 @@ test that evaluates it. Used by tests/train and tests/evaluate.
 from __future__ import annotations
 
 from posering import labels
-from posering.model import save_model_config
+from posering.formats.model_config import save_model_config
 from posering.project import ProjectPaths, load_config
 
 
@@ -20,8 +20,8 @@ def make_shuffle(config_path, net_type: str = "resnet_18", shuffle: int = 1, tra
     model config, e.g. ``**{"train_settings.batch_size": 2}``.
     """
     from posering.dataset.create_training_dataset import create_training_dataset
-    from posering.dataset.split import read_split, write_split
-    from posering.model import load_model_config
+    from posering.formats.model_config import load_model_config
+    from posering.formats.splits import read_split, write_split
 
     create_training_dataset(str(config_path), Shuffles=[shuffle], net_type=net_type)
     cfg = load_config(str(config_path))

@@ -8,12 +8,14 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from posering import labels, storage
+from posering import storage
 from posering.analyze.predictor import load_predictor
 from posering.errors import PoseringError
+from posering.formats.poses import poses_table, write_table
 from posering.frames.images import decode_image
 from posering.project import load_config
 from posering.project.models import resolve_model
+from posering.project.paths import time_lapse_file
 
 log = logging.getLogger("posering.analyze")
 
@@ -56,18 +58,11 @@ def analyze_time_lapse_frames(config: str, directory: str, frametype: str = ".pn
             _flush(predictor, pending, poses)
     for pending in by_shape.values():
         _flush(predictor, pending, poses)
-    from posering.model.config import read_model_spec
-
-    bodyparts = list(read_model_spec(model_ref.config_file).bodyparts)
-    table = pd.DataFrame(poses.reshape(len(names), -1).astype(np.float64), index=pd.Index(names),
-                         columns=labels.make_columns(model_ref.scorer, bodyparts, likelihood=True))
-    base = storage.join(directory, storage.name(directory) + model_ref.scorer)
-    if save_as_csv:
-        with storage.atomic_write(base + ".csv", "w") as handle:
-            table.to_csv(handle)
-    with storage.local_target(base + ".h5", suffix=".h5") as tmp:
-        table.to_hdf(tmp, key=labels.HDF_KEY, format="table", mode="w")
-    log.info("wrote %s.h5 (%d images)", base, len(names))
+    bodyparts = model_ref.model_config.bodyparts
+    table = poses_table(poses, model_ref.scorer, bodyparts, index=pd.Index(names))
+    location = time_lapse_file(directory, model_ref.scorer)
+    write_table(table, location, csv=save_as_csv)
+    log.info("wrote %s (%d images)", location, len(names))
     return model_ref.scorer
 
 

@@ -7,16 +7,17 @@ import datetime as dt
 import hashlib
 import logging
 import math
+import time
 from dataclasses import dataclass, field
 
 from posering import __version__, storage
-from posering.analyze.outputs import OUTPUT_FORMATS, output_locations, poses_table, write_outputs
 from posering.analyze.precision import choose_precision
 from posering.analyze.runner import RunReport, run_shards
 from posering.analyze.settings import AnalysisSettings, DynamicCropping
 from posering.analyze.shards import Shard, plan_shards, read_parts
 from posering.analyze.summary import analysed_frames, print_summary
 from posering.errors import PoseringError
+from posering.formats.poses import OUTPUT_FORMATS, dlc_analysis_metadata, output_locations, poses_table, write_analysis
 from posering.per_video import PerVideo
 from posering.project import load_config
 from posering.project.config import Crop
@@ -97,7 +98,7 @@ def analyze_videos(
     """
     cfg = load_config(config)
     model_ref = resolve_model(cfg, shuffle, trainingsetindex, snapshot_index)
-    bodyparts = _model_bodyparts(model_ref)
+    bodyparts = model_ref.model_config.bodyparts
     settings = AnalysisSettings(
         batch_size=int(batch_size or cfg.get("batch_size", 8)),
         crop=Crop.parse(cropping, "cropping") if cropping else cfg.analysis_crop(),
@@ -196,7 +197,11 @@ def _assemble(job: VideoJob, report: RunReport, model_ref: ModelRef, bodyparts: 
         return
     table = poses_table(poses, model_ref.scorer, bodyparts)
     metadata = _metadata(job, model_ref, settings, resources, report, cfg)
-    write_outputs(table, job.outputs, formats, metadata)
+    stop = time.time()
+    dlc_metadata = dlc_analysis_metadata(model_ref.scorer, model_ref.model_config.data, metadata["video"],
+                                         settings.batch_size, model_ref.iteration, model_ref.fraction,
+                                         stop - report.seconds, stop)
+    write_analysis(table, job.outputs, formats, metadata, dlc_metadata)
     storage.remove_with_empty_parent(job.parts_dir)
     job.status = "done"
 
@@ -204,7 +209,7 @@ def _assemble(job: VideoJob, report: RunReport, model_ref: ModelRef, bodyparts: 
 def _metadata(job, model_ref: ModelRef, settings: AnalysisSettings, resources: Resources,
               report: RunReport, cfg) -> dict:
     config_hash = hashlib.sha1(storage.read_bytes(cfg.location) +
-                               storage.read_bytes(model_ref.config_file)).hexdigest()
+                               model_ref.model_config.text.encode("utf-8")).hexdigest()
     info = job.info
     return {
         "scorer": model_ref.scorer,
@@ -237,7 +242,3 @@ def _rss_summary(samples: list[float] | None) -> dict | None:
             "largest": round(max(samples), 1), "units": len(samples)}
 
 
-def _model_bodyparts(model_ref: ModelRef) -> list[str]:
-    from posering.model.config import read_model_spec
-
-    return list(read_model_spec(model_ref.config_file).bodyparts)

@@ -28,7 +28,7 @@ def load_predictor(model_ref: ModelRef, device: str | None = "auto", precision: 
     from posering.model.build import load_dlc_model
     from posering.model.runtime import make_predictor
 
-    model = load_dlc_model(model_ref.config_file, model_ref.snapshot.location, device=device or "auto")
+    model = load_dlc_model(model_ref.model_config, model_ref.snapshot.location, device=device or "auto")
     options = {}
     if crops and any(isinstance(m, torch.nn.GroupNorm) for m in model.modules()):
         options["backend"] = "torch"

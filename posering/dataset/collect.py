@@ -19,8 +19,9 @@ import struct
 import numpy as np
 import pandas as pd
 
-from posering import labels, storage
+from posering import storage
 from posering.errors import DatasetError, LabelsError
+from posering.formats import labels
 from posering.frames.images import decode_image
 from posering.project import ProjectPaths
 from posering.project.config import ProjectConfig
@@ -134,10 +135,20 @@ def check_label_images(table: pd.DataFrame, location: str, folder: str) -> None:
 
 def image_size(location: str) -> tuple[int, int]:
     """(width, height) of an image; PNGs are sized from their header alone."""
+    _, height, width = image_shape(location)
+    return width, height
+
+
+# Bands of a PNG by its colour type, as DeepLabCut counts them (grey, RGB, palette, grey+alpha, RGBA).
+_PNG_BANDS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+
+def image_shape(location: str) -> tuple[int, int, int]:
+    """(bands, height, width) of an image; PNGs are measured from their header alone."""
     with storage.open_read(location) as handle:
-        head = handle.read(24)
-    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+        head = handle.read(26)
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR" and head[25] in _PNG_BANDS:
         width, height = struct.unpack(">II", head[16:24])
-        return int(width), int(height)
+        return _PNG_BANDS[head[25]], int(height), int(width)
     image = decode_image(location)
-    return image.shape[1], image.shape[0]
+    return (image.shape[2] if image.ndim == 3 else 1), image.shape[0], image.shape[1]

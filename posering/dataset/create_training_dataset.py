@@ -4,10 +4,14 @@ What it writes, with DeepLabCut 3's names (``ProjectPaths`` knows them all)::
 
     training-datasets/iteration-<N>/UnaugmentedDataSet_<Task><date>/
         CollectedData_<scorer>.h5 / .csv          every labeled frame of the project, one table
-        Documentation_data-<Task>_<pct>shuffle<k>.yaml   the split of each shuffle (not a pickle)
+        Documentation_data-<Task>_<pct>shuffle<k>.yaml    the split of each shuffle, readable
+        Documentation_data-<Task>_<pct>shuffle<k>.pickle  the same split as DeepLabCut records it
+        <Task>_<scorer><pct>shuffle<k>.mat                DeepLabCut's training file of the shuffle
         metadata.yaml                              the shuffles, as DeepLabCut 3 lists them
     dlc-models-pytorch/iteration-<N>/<Task><date>-trainset<pct>shuffle<k>/
         train/pytorch_config.yaml                  every training setting with its default
+        train/posering.yaml                        posering's own settings (DeepLabCut refuses them
+                                                   inside pytorch_config.yaml)
         test/pose_cfg.yaml                         DeepLabCut's test config
 
 Everything is checked before anything is written: bad labels, a bad net type or a split that
@@ -23,11 +27,13 @@ import sys
 import pandas as pd
 import yaml
 
-from posering import labels, storage
-from posering.dataset.collect import collect_labels
-from posering.dataset.metadata import add_shuffle, read_metadata, write_metadata
-from posering.dataset.split import Split, given_split, random_split, read_split, write_split
+from posering import storage
+from posering.dataset.collect import collect_labels, image_shape
+from posering.dataset.split_rules import given_split, random_split
 from posering.errors import DatasetError
+from posering.formats import labels
+from posering.formats.splits import (Split, add_shuffle, read_metadata, read_split, write_dlc_split, write_metadata,
+                                     write_split)
 from posering.project import ProjectPaths, load_config
 from posering.project.config import ProjectConfig
 
@@ -124,9 +130,11 @@ def write_dataset(cfg: ProjectConfig, table: pd.DataFrame, splits: list[Split],
     metadata = read_metadata(cfg)
     _warn_if_rows_moved(cfg, table, metadata, splits)
     labels.write_labels(table, paths.dataset_collected_data())
+    shapes = _image_shapes(cfg, table, splits)
     results = []
     for split in splits:
         write_split(cfg, split)
+        write_dlc_split(cfg, split, table, shapes)
         split_id = _split_id(cfg, metadata, split)
         add_shuffle(metadata, paths.shuffle_name(split.train_fraction, split.shuffle),
                     split.train_fraction, split.shuffle, split_id)
@@ -146,6 +154,13 @@ def write_dataset(cfg: ProjectConfig, table: pd.DataFrame, splits: list[Split],
     return results
 
 
+def _image_shapes(cfg: ProjectConfig, table: pd.DataFrame, splits: list[Split]) -> dict[str, tuple]:
+    """(bands, height, width) of every training image of ``splits``, from the PNG headers."""
+    relpaths = labels.image_relpaths(table)
+    wanted = sorted({relpaths[i] for split in splits for i in split.train_indices})
+    return {rel: image_shape(storage.join(cfg.project_path, *rel.split("/"))) for rel in wanted}
+
+
 def _warn_if_rows_moved(cfg: ProjectConfig, table: pd.DataFrame, metadata: dict, splits: list[Split]) -> None:
     """Older shuffles index the previous table: say so when the labeled frames changed."""
     location = ProjectPaths(cfg).dataset_collected_data()
@@ -161,7 +176,8 @@ def _warn_if_rows_moved(cfg: ProjectConfig, table: pd.DataFrame, metadata: dict,
 
 
 def _model_files(cfg: ProjectConfig, split: Split) -> dict[str, str]:
-    """{location: YAML text} of the shuffle's train/pytorch_config.yaml and test/pose_cfg.yaml."""
+    """{location: YAML text} of the shuffle's train/pytorch_config.yaml, train/posering.yaml and
+    test/pose_cfg.yaml."""
     paths = ProjectPaths(cfg)
     model_config = paths.model_config_file(split.train_fraction, split.shuffle)
     pose_cfg = {
@@ -177,10 +193,11 @@ def _model_files(cfg: ProjectConfig, split: Split) -> dict[str, str]:
     files = {paths.pose_cfg_file(split.train_fraction, split.shuffle): _yaml(pose_cfg)}
     # Every training setting with its default, as the model package defines them; an unknown or
     # unsupported net type is refused here, before anything is written.
-    from posering.model.config import make_model_config
+    from posering.formats.model_config import model_config_files
+    from posering.model.defaults import make_model_config
 
-    files[model_config] = _yaml(make_model_config(split.net_type, cfg.bodyparts, cfg.project_path,
-                                                  model_config))
+    files.update(model_config_files(make_model_config(split.net_type, cfg.bodyparts, cfg.project_path,
+                                                      model_config), model_config))
     return files
 
 

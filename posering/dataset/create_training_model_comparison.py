@@ -11,9 +11,9 @@ import logging
 
 from posering.dataset.collect import collect_labels
 from posering.dataset.create_training_dataset import _make_splits, check_augmenter, write_dataset
-from posering.dataset.metadata import read_metadata
-from posering.dataset.split import Split, random_split
+from posering.dataset.split_rules import random_split
 from posering.errors import DatasetError
+from posering.formats.splits import Split, read_metadata
 from posering.project import load_config
 
 log = logging.getLogger("posering.dataset")

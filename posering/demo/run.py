@@ -16,8 +16,9 @@ import time
 
 import numpy as np
 
-from posering import labels, storage
+from posering import storage
 from posering.demo.synthetic import BODYPARTS, SKELETON, Scene, render_video
+from posering.formats import labels
 from posering.frames.images import save_frames
 from posering.project import ProjectConfig, ProjectPaths
 from posering.project.create_new_project import create_new_project
@@ -69,7 +70,7 @@ def _truth_csv(truth: np.ndarray) -> str:
 
 def _configure_quick_training(config_path: str, epochs: int) -> None:
     """Small crops and a higher learning rate: the synthetic animal is learned in minutes."""
-    from posering.model import load_model_config, save_model_config
+    from posering.formats.model_config import load_model_config, save_model_config
 
     config = ProjectConfig.load(config_path)
     model_config_file = ProjectPaths(config).model_config_file(config.training_fractions[0], 1)

@@ -24,15 +24,17 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from posering import labels, storage
+from posering import storage
+from posering.dataset.training_set import load_training_set
 from posering.errors import ConfigError
 from posering.evaluate.metrics import bodypart_errors, evaluate_poses
 from posering.evaluate.predict import load_model, predict_images
-from posering.model import load_model_config
+from posering.formats.model_config import read_model_config
+from posering.formats.poses import poses_table
+from posering.formats.snapshots import select_snapshots
+from posering.formats.tables import write_csv, write_h5
 from posering.project import ProjectPaths, load_config
 from posering.project.paths import scorer_name
-from posering.train.snapshots import select_snapshots
-from posering.train.split import load_training_set
 
 log = logging.getLogger("posering.evaluate")
 
@@ -51,22 +53,6 @@ def comparison_indices(bodyparts: list[str], comparisonbodyparts) -> list[int]:
         raise ConfigError(f"comparisonbodyparts: {unknown[0]!r} is not a bodypart of config.yaml "
                           f"({', '.join(bodyparts)})")
     return [bodyparts.index(bp) for bp in wanted]
-
-
-def predictions_table(predictions: np.ndarray, scorer: str, bodyparts: list[str], index) -> pd.DataFrame:
-    columns = labels.make_columns(scorer, bodyparts, likelihood=True)
-    return pd.DataFrame(predictions.reshape(len(predictions), -1).astype(float), index=index, columns=columns)
-
-
-def write_table_h5(df: pd.DataFrame, location: str) -> None:
-    layout = "fixed" if isinstance(df.index, pd.MultiIndex) else "table"
-    with storage.local_target(location, suffix=".h5") as tmp:
-        df.to_hdf(tmp, key=labels.HDF_KEY, format=layout, mode="w")
-
-
-def write_csv(df: pd.DataFrame, location: str, **options) -> None:
-    with storage.atomic_write(location, "w") as handle:
-        df.to_csv(handle, **options)
 
 
 def append_combined(location: str, rows: pd.DataFrame) -> pd.DataFrame:
@@ -115,22 +101,21 @@ def evaluate_network(config: str, Shuffles: list[int] = [1], trainingsetindex: i
     rows = []
     for shuffle in ([Shuffles] if isinstance(Shuffles, int) else list(Shuffles)):
         training_set = load_training_set(cfg, shuffle, trainingsetindex)
-        config_file = paths.model_config_file(fraction, shuffle)
-        model_cfg = load_model_config(config_file)
-        net_type = model_cfg.get("net_type", "resnet_50")
+        model_config = read_model_config(paths.model_config_file(fraction, shuffle))
+        net_type = model_config.data.get("net_type", "resnet_50")
         out_dir = paths.evaluation_folder(fraction, shuffle)
         chosen = comparison_indices(training_set.bodyparts, comparisonbodyparts)
         locations = [storage.join(training_set.root, *rel.split("/")) for rel in training_set.relpaths]
-        dev = resolve_device(device, gputouse, model_cfg)
+        dev = resolve_device(device, gputouse, model_config)
         for snapshot in select_snapshots(paths.train_dir(fraction, shuffle), snapshots):
             scorer = scorer_name(net_type, cfg.task, cfg.date, shuffle, snapshot.uid)
             log.info("evaluating %s on %d frames", snapshot.location, len(locations))
-            model = load_model(config_file, snapshot, dev)
+            model = load_model(model_config, snapshot, dev)
             with tqdm(total=len(locations), desc=f"shuffle {shuffle} {storage.name(snapshot.location)}", unit="img",
                       disable=not show_errors) as bar:
                 predictions = predict_images(model, locations, dev, batch_size, progress=bar.update)
-            write_table_h5(predictions_table(predictions, scorer, training_set.bodyparts, training_set.index),
-                           storage.join(out_dir, f"{scorer}.h5"))
+            write_h5(poses_table(predictions, scorer, training_set.bodyparts, training_set.index),
+                     storage.join(out_dir, f"{scorer}.h5"))
 
             values = {}
             per_bodypart = {}

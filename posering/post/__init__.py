@@ -6,7 +6,7 @@ writing the files is left to the callers, which route it through posering's stor
 
 from posering.post.filters import arima_filter_series, filter_poses
 from posering.post.outliers import find_outlier_candidates, select_frames
-from posering.post.poses import PosesError, validate_poses
+from posering.post.pose_table import PosesError, validate_poses
 from posering.post.skeleton import skeleton_features
 
 __all__ = [

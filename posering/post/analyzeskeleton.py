@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 
 from posering.errors import ConfigError
+from posering.formats.poses import read_poses_file, write_table
 from posering.per_video import AnalysedVideos, analysis_step
-from posering.post.analysis_files import AnalysisTarget, read_poses_file, write_table
+from posering.post.analysis_files import AnalysisTarget
 from posering.post.skeleton import skeleton_features
 from posering.project.paths import skeleton_file
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 
 from posering.errors import PoseringError
+from posering.formats.poses import read_poses_file, write_table
 from posering.per_video import AnalysedVideos, analysis_step
-from posering.post.analysis_files import AnalysisTarget, read_poses_file, write_table
+from posering.post.analysis_files import AnalysisTarget
 from posering.post.filters import FILTERTYPES, filter_poses
 
 log = logging.getLogger("posering.post")

@@ -1,6 +1,6 @@
 """Filtering a pose table: DeepLabCut's ``filterpredictions`` on data, without files.
 
-`filter_poses` takes a pose table (see `posering.post.poses`) and returns a new table with the
+`filter_poses` takes a pose table (see `posering.post.pose_table`) and returns a new table with the
 same columns (in `validate_poses`'s canonical layout), index and dtypes, as DeepLabCut writes to
 ``<video><scorer>_filtered.h5``:
 
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from posering.errors import PoseringError
-from posering.post.poses import from_arrays, get_bodyparts, get_scorer, to_arrays, validate_poses
+from posering.post.pose_table import from_arrays, get_bodyparts, get_scorer, to_arrays, validate_poses
 from posering.post.sarimax import fit_series
 from posering.ray_utils import fan_out, wants_ray
 

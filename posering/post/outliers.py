@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from posering.errors import PoseringError
-from posering.post.poses import resolve_bodyparts, to_arrays, validate_poses
+from posering.post.pose_table import resolve_bodyparts, to_arrays, validate_poses
 from posering.post.sarimax import fit_series
 from posering.ray_utils import fan_out, wants_ray
 

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from posering.post.poses import PosesError, get_bodyparts, validate_poses
+from posering.post.pose_table import PosesError, get_bodyparts, validate_poses
 
 FEATURES = ("length", "orientation", "likelihood")
 

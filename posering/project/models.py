@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import yaml
-
-from posering import storage
 from posering.errors import ModelError
+from posering.formats.model_config import ModelConfig, read_model_config
+from posering.formats.snapshots import Snapshot, select_snapshot
 from posering.project.config import ProjectConfig
 from posering.project.paths import ProjectPaths, scorer_name
-from posering.project.snapshots import Snapshot, select_snapshot
 
 
 @dataclass(frozen=True)
@@ -19,6 +17,7 @@ class ModelRef:
 
     folder: str
     config_file: str
+    model_config: ModelConfig
     snapshot: Snapshot
     net_type: str
     scorer: str
@@ -42,24 +41,11 @@ def resolve_model(config: ProjectConfig, shuffle: int = 1, trainingsetindex: int
     paths = ProjectPaths(config)
     folder = paths.model_folder(fraction, shuffle, iteration)
     config_file = paths.model_config_file(fraction, shuffle, iteration)
-    if not storage.exists(config_file):
-        raise ModelError(f"{config_file}: no model config here; create the shuffle with "
-                         "`posering create_training_dataset` and train it with `posering train_network`")
-    net_type = read_net_type(config_file)
+    model_config = read_model_config(config_file)
+    net_type = model_config.net_type
     index = config.get("snapshotindex", -1) if snapshot_index is None else snapshot_index
     if index == "all":
         index = -1
     snapshot = select_snapshot(paths.train_dir(fraction, shuffle, iteration), index)
     scorer = scorer_name(net_type, config.task, config.date, shuffle, snapshot.uid)
-    return ModelRef(folder, config_file, snapshot, net_type, scorer, fraction, shuffle, iteration)
-
-
-def read_net_type(model_config_file: str) -> str:
-    try:
-        data = yaml.safe_load(storage.read_text(model_config_file)) or {}
-    except yaml.YAMLError as exc:
-        raise ModelError(f"{model_config_file}: not valid YAML ({exc})") from None
-    net_type = data.get("net_type")
-    if not net_type:
-        raise ModelError(f"{model_config_file}: no 'net_type' key")
-    return str(net_type)
+    return ModelRef(folder, config_file, model_config, snapshot, net_type, scorer, fraction, shuffle, iteration)

@@ -110,8 +110,24 @@ class ProjectPaths:
         return storage.join(self.dataset_dir(iteration), "metadata.yaml")
 
     def split_file(self, fraction: float, shuffle: int, iteration: int | None = None) -> str:
-        """posering's readable split record: DeepLabCut's Documentation_data file, in YAML not pickle."""
-        name = f"Documentation_data-{self.config.task}_{trainset_percent(fraction)}shuffle{shuffle}.yaml"
+        """posering's readable split record: DeepLabCut's Documentation_data file, in YAML."""
+        return self._documentation(fraction, shuffle, iteration, ".yaml")
+
+    def split_pickle(self, fraction: float, shuffle: int, iteration: int | None = None) -> str:
+        """DeepLabCut's split record, ``Documentation_data-<Task>_<pct>shuffle<k>.pickle``."""
+        return self._documentation(fraction, shuffle, iteration, ".pickle")
+
+    def training_mat(self, fraction: float, shuffle: int, iteration: int | None = None) -> str:
+        """DeepLabCut's training file of a shuffle, ``<Task>_<scorer><pct>shuffle<k>.mat``."""
+        name = f"{self.config.task}_{self.config.scorer}{trainset_percent(fraction)}shuffle{shuffle}.mat"
+        return storage.join(self.dataset_dir(iteration), name)
+
+    def split_json(self, shuffle: int, iteration: int | None = None) -> str:
+        """``split-shuffle<k>.json``: a split written out as JSON (train_indices, test_indices)."""
+        return storage.join(self.dataset_dir(iteration), f"split-shuffle{shuffle}.json")
+
+    def _documentation(self, fraction: float, shuffle: int, iteration: int | None, suffix: str) -> str:
+        name = f"Documentation_data-{self.config.task}_{trainset_percent(fraction)}shuffle{shuffle}{suffix}"
         return storage.join(self.dataset_dir(iteration), name)
 
     # -- models and evaluation -----------------------------------------------------------------------------
@@ -155,6 +171,16 @@ def analysis_file(video: str, scorer: str, destfolder: str | None = None, filter
     return analysis_base(video, scorer, destfolder) + ("_filtered" if filtered else "") + suffix
 
 
+def analysis_meta_file(video: str, scorer: str, destfolder: str | None = None, suffix: str = ".yaml") -> str:
+    """``<stem><scorer>_meta.yaml`` (posering's record of the run) or ``_meta.pickle`` (DeepLabCut's)."""
+    return analysis_base(video, scorer, destfolder) + "_meta" + suffix
+
+
+def posering_settings_file(model_config_file: str) -> str:
+    """``train/posering.yaml``: posering's own settings of a model, beside its pytorch_config.yaml."""
+    return storage.join(storage.parent(model_config_file), "posering.yaml")
+
+
 def skeleton_file(video: str, scorer: str, destfolder: str | None = None, suffix: str = ".h5") -> str:
     return analysis_base(video, scorer, destfolder) + "_skeleton" + suffix
 
@@ -164,6 +190,11 @@ def labeled_video_file(video: str, scorer: str, pcutoff: float, filtered: bool =
     """DeepLabCut 3's name: ``<stem><scorer>[_filtered]_p<int(100*pcutoff)>_labeled.mp4``."""
     base = analysis_base(video, scorer, destfolder) + ("_filtered" if filtered else "")
     return f"{base}_p{int(100 * pcutoff)}_labeled.mp4"
+
+
+def time_lapse_file(directory: str, scorer: str, suffix: str = ".h5") -> str:
+    """``<folder>/<folder name><scorer>.h5``: the poses of a folder of images."""
+    return storage.join(directory, storage.name(directory) + scorer) + suffix
 
 
 def plot_poses_folder(video: str, destfolder: str | None = None) -> str:

@@ -1,6 +1,6 @@
 """The training loop: a plain function of (model config, dataset, device), read top to bottom.
 
-``train(model_cfg, dataset, device, hooks=...)`` builds the model, optimizer and schedule from
+``train(model_config, dataset, device, hooks=...)`` builds the model, optimizer and schedule from
 the config (DeepLabCut 3's pytorch_config.yaml layout), then for each epoch: uint8 batches go to
 the device and are normalised there, targets are made on the device for the whole batch, the
 loss is DeepLabCut's, and the optimizer steps. Everything the caller wants around it (progress
@@ -26,7 +26,8 @@ from typing import Callable
 
 import torch
 
-from posering.model import build_model, load_weights, make_targets, parse_model_config, pose_loss
+from posering.formats.model_config import ModelConfig
+from posering.model import build_model, load_weights, make_targets, pose_loss
 from posering.model.runtime import IMAGENET_MEAN, IMAGENET_STD
 from posering.train.data import make_loader
 from posering.train.optim import build_optimizer, build_scheduler, load_scheduler_state
@@ -128,14 +129,14 @@ def _autocast(device: torch.device, precision: str):
     return torch.autocast(device.type, dtype=dtype)
 
 
-def train(model_cfg: dict, dataset, device: str | torch.device, *, hooks: Hooks | None = None,
+def train(model_config: ModelConfig, dataset, device: str | torch.device, *, hooks: Hooks | None = None,
           resume: dict | None = None, weight_init: str | None = None, epochs: int | None = None,
           batch_size: int | None = None, max_iters: int | None = None, display_iters: int | None = None,
           precision: str = "auto", channels_last: bool | str = "auto", compile: bool = False,
           workers=None) -> torch.nn.Module:
     """Train a pose model on `dataset` (items: uint8 image, (K, 2) keypoints); returns it.
 
-    model_cfg: a pytorch_config.yaml dict (model, runner, train_settings sections are read).
+    model_config: the model folder's config (its model, runner and train_settings are read).
     resume: a snapshot payload ({"model", "optimizer", "scheduler", "metadata": {"epoch", ...}})
         to continue from: training restarts after its epoch. Without an optimizer state only the
         weights carry over.
@@ -146,18 +147,18 @@ def train(model_cfg: dict, dataset, device: str | torch.device, *, hooks: Hooks 
     """
     hooks = hooks or Hooks()
     device = torch.device(device)
-    settings = model_cfg.get("train_settings") or {}
-    runner = model_cfg.get("runner") or {}
-    epochs = int(epochs or settings.get("epochs") or 200)
-    batch_size = int(batch_size or settings.get("batch_size") or 8)
-    display_iters = int(display_iters or settings.get("display_iters") or 500)
-    eval_interval = int(runner.get("eval_interval") or 0)
-    seed = int(settings.get("seed") if settings.get("seed") is not None else 42)
+    settings = model_config.train
+    runner = model_config.data.get("runner") or {}
+    epochs = int(epochs or settings.epochs)
+    batch_size = int(batch_size or settings.batch_size)
+    display_iters = int(display_iters or settings.display_iters)
+    eval_interval = settings.eval_interval
+    seed = settings.seed
     precision = training_precision(precision, device)
     torch.manual_seed(seed)
 
     # The model: config -> network; weights from the snapshot we resume, else the init source.
-    spec = parse_model_config(model_cfg, (model_cfg.get("metadata") or {}).get("pose_config_path", "<config>"))
+    spec = model_config.spec
     channels_last = use_channels_last(channels_last, device, spec.net_type)
     model = build_model(spec, weight_init=None if resume else weight_init)
     if resume:

@@ -4,7 +4,7 @@
   ``losses/train.*``, ``losses/eval.*``, ``metrics/test.*``), so its plotting tools read ours;
 * ``train.txt``: the run's log (which weights were used, the settings, loss lines);
 * ``learning_curve.png``: training loss (and test loss / RMSE when evaluated) against epochs;
-* snapshots, through :class:`~posering.train.snapshots.SnapshotKeeper`;
+* snapshots, through :class:`~posering.train.snapshot_keeper.SnapshotKeeper`;
 * a tqdm progress bar with the loss and the time left.
 
 Files are rewritten whole at the end of each epoch (atomic, and s3 works the same way).
@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from posering import storage
 from posering.train.loop import EpochEnd, Hooks
-from posering.train.snapshots import SnapshotKeeper
+from posering.train.snapshot_keeper import SnapshotKeeper
 
 log = logging.getLogger("posering.train")
 

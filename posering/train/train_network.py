@@ -18,39 +18,29 @@ import torch
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from posering import storage
+from posering.dataset.training_set import load_training_set
 from posering.errors import ModelError
-from posering.model import load_model_config, parse_model_config, save_model_config
+from posering.formats.model_config import ModelConfig, read_model_config, set_dotted
+from posering.formats.snapshots import latest_resumable, read_snapshot, snapshot_files
 from posering.model.build import pick_device
 from posering.project import ProjectPaths, load_config
 from posering.train.augment import Augmenter
 from posering.train.data import PoseDataset
+from posering.train.holdout import TestSetEvaluator
 from posering.train.loop import train
 from posering.train.record import LogCapture, TrainingRecorder
-from posering.train.snapshots import SnapshotKeeper, snapshot_files, latest_resumable, read_snapshot
-from posering.train.split import load_training_set
-from posering.train.holdout import TestSetEvaluator
+from posering.train.snapshot_keeper import SnapshotKeeper
 
 log = logging.getLogger("posering.train")
 
 
-def resolve_device(device=None, gputouse=None, model_cfg: dict | None = None) -> torch.device:
-    """`device` if given, else GPU number `gputouse`, else the config's device ('auto')."""
+def resolve_device(device=None, gputouse=None, model_config: ModelConfig | None = None) -> torch.device:
+    """`device` if given, else GPU number `gputouse`, else the model config's device ('auto')."""
     if device is None and gputouse is not None:
         device = f"cuda:{int(gputouse)}"
-    if device is None and model_cfg:
-        device = (model_cfg.get("runner") or {}).get("device") or model_cfg.get("device")
+    if device is None and model_config is not None:
+        device = model_config.train.device
     return pick_device(device or "auto")
-
-
-def set_dotted(cfg: dict, dotted: str, value) -> None:
-    """cfg["a"]["b"]["c"] = value for dotted "a.b.c", creating the levels that are missing."""
-    node = cfg
-    *parents, last = dotted.split(".")
-    for key in parents:
-        if not isinstance(node.get(key), dict):
-            node[key] = {}
-        node = node[key]
-    node[last] = value
 
 
 def apply_overrides(model_cfg: dict, steps_per_epoch: int, *, max_snapshots_to_keep=None, displayiters=None,
@@ -138,8 +128,8 @@ def train_network(config: str, shuffle: int = 1, trainingsetindex: int = 0, gput
     if not storage.exists(config_file):
         raise ModelError(f"{config_file}: no model config for shuffle {shuffle}; run "
                          "`posering create_training_dataset` first")
-    model_cfg = load_model_config(config_file)
-    spec = parse_model_config(model_cfg, config_file)
+    model_config = read_model_config(config_file)
+    spec = model_config.spec
     training_set = load_training_set(cfg, shuffle, trainingsetindex)
     if not training_set.train_indices:
         raise ModelError(f"{training_set.split_source}: the split of shuffle {shuffle} has no training image")
@@ -147,17 +137,18 @@ def train_network(config: str, shuffle: int = 1, trainingsetindex: int = 0, gput
     if snapshot_path is None and resume:
         snapshot_path = _snapshot_to_resume(train_dir)  # before anything is written
 
-    batch = int(batch_size or (model_cfg.get("train_settings") or {}).get("batch_size") or 8)
+    batch = int(batch_size or model_config.train.batch_size)
     steps_per_epoch = max(1, len(training_set.train_indices) // batch) if len(training_set.train_indices) > batch else 1
-    apply_overrides(model_cfg, steps_per_epoch, max_snapshots_to_keep=max_snapshots_to_keep,
+    apply_overrides(model_config.data, steps_per_epoch, max_snapshots_to_keep=max_snapshots_to_keep,
                     displayiters=displayiters, saveiters=saveiters, maxiters=maxiters, epochs=epochs,
                     save_epochs=save_epochs, batch_size=batch_size)
-    set_dotted(model_cfg, "metadata.project_path", cfg.project_path)
-    set_dotted(model_cfg, "metadata.pose_config_path", config_file)
-    save_model_config(model_cfg, config_file)
+    model_config.set("metadata.project_path", cfg.project_path)
+    model_config.set("metadata.pose_config_path", config_file)
+    model_config.save()
+    settings = model_config.train
 
     start = None
-    snapshot_path = snapshot_path or model_cfg.get("resume_training_from")
+    snapshot_path = snapshot_path or model_config.data.get("resume_training_from")
     if snapshot_path:
         start = read_snapshot(str(snapshot_path))
     else:
@@ -173,31 +164,27 @@ def train_network(config: str, shuffle: int = 1, trainingsetindex: int = 0, gput
     if root_logger.level == logging.NOTSET or root_logger.level > logging.INFO:
         root_logger.setLevel(logging.INFO)
     try:
-        device_ = resolve_device(device, gputouse, model_cfg)
+        device_ = resolve_device(device, gputouse, model_config)
         first_epoch = int((start or {}).get("metadata", {}).get("epoch", 0)) + 1
         if start is not None:
             log.info("weights: resuming from %s (epoch %d%s)", snapshot_path, first_epoch - 1,
                      ", with optimizer state" if start.get("optimizer") else ", weights only")
         log.info("shuffle %d of %s: %d training and %d test images (split %s)", shuffle, cfg.project_path,
                  len(training_set.train_indices), len(training_set.test_indices), training_set.split_source)
-        snaps = model_cfg.get("runner", {}).get("snapshots", {})
-        runner = model_cfg.get("runner") or {}
-        keeper = SnapshotKeeper(train_dir, snaps.get("max_snapshots", 5), snaps.get("save_epochs", 25),
-                                runner.get("key_metric", "test.mAP"), runner.get("key_metric_asc", True))
+        keeper = SnapshotKeeper(train_dir, settings.max_snapshots, settings.save_epochs, settings.key_metric,
+                                settings.key_metric_asc)
         evaluator = None
-        if training_set.test_indices and runner.get("eval_interval"):
+        if training_set.test_indices and settings.eval_interval:
             test = PoseDataset.from_training_set(training_set, "test")
             evaluator = TestSetEvaluator([test.location(i) for i in range(len(test))], test.keypoints,
                                          cfg.get("pcutoff", 0.6), device_)
-        augmenter = Augmenter((model_cfg.get("data") or {}).get("train"), training_set.bodyparts)
-        seed = int((model_cfg.get("train_settings") or {}).get("seed") or 42)
-        dataset = PoseDataset.from_training_set(training_set, "train", augmenter, seed=seed)
+        augmenter = Augmenter((model_config.data.get("data") or {}).get("train"), training_set.bodyparts)
+        dataset = PoseDataset.from_training_set(training_set, "train", augmenter, seed=settings.seed)
         recorder = TrainingRecorder(train_dir, keeper, evaluator, first_epoch, capture, progress, earlier_log)
         # Log lines go through tqdm while the bar is shown, so they do not break it.
         with logging_redirect_tqdm() if progress else contextlib.nullcontext():
-            train(model_cfg, dataset, device_, hooks=recorder, resume=start, weight_init=spec.weight_init,
-                  max_iters=maxiters, precision=precision,
-                  workers=(model_cfg.get("train_settings") or {}).get("dataloader_workers"))
+            train(model_config, dataset, device_, hooks=recorder, resume=start, weight_init=spec.weight_init,
+                  max_iters=maxiters, precision=precision, workers=settings.dataloader_workers)
         recorder.write_files()
     finally:
         root_logger.removeHandler(capture)

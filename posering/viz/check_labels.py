@@ -14,8 +14,9 @@ import logging
 
 import numpy as np
 
-from posering import labels, storage
+from posering import storage
 from posering.errors import LabelsError
+from posering.formats import labels
 from posering.frames.images import decode_image, encode_png
 from posering.project import ProjectPaths, load_config
 from posering.project.videos import dataset_video_stems

@@ -30,9 +30,10 @@ import numpy as np
 
 from posering import storage
 from posering.errors import PoseringError
+from posering.formats.poses import full_frame_poses, read_poses_file
 from posering.per_video import AnalysedVideos, analysis_step
-from posering.post.analysis_files import AnalysisTarget, analysis_crop, full_frame_poses, read_poses_file
-from posering.post.poses import resolve_bodyparts, to_arrays
+from posering.post.analysis_files import AnalysisTarget
+from posering.post.pose_table import resolve_bodyparts, to_arrays
 from posering.project.paths import labeled_frames_folder, labeled_video_file
 from posering.ray_utils import fan_out_in_order
 from posering.video import VideoReader
@@ -149,8 +150,8 @@ def _plan(target: AnalysisTarget, output: str, filtered: bool, displayedbodypart
           overwrite: bool) -> tuple[RenderJob, np.ndarray]:
     """The render job of one video and its points (frames, bodyparts, 2) in output pixels."""
     source = target.poses_file(filtered=filtered)
-    crop = analysis_crop(target)
-    df = full_frame_poses(read_poses_file(source), crop)
+    meta = target.meta()
+    df = full_frame_poses(read_poses_file(source), meta)
     bodyparts = resolve_bodyparts(df, displayedbodyparts, source)
     style = PoseStyle.make(bodyparts, **settings)
     with VideoReader(target.video) as reader:
@@ -165,10 +166,10 @@ def _plan(target: AnalysisTarget, output: str, filtered: bool, displayedbodypart
     points[rows[inside]] = visible_points(np.stack([x, y], axis=-1), p, style.pcutoff)[inside]
     shown = None
     if displaycropped:
-        if crop.crop is None:
+        if meta.crop is None:
             log.info("%s: displaycropped: the analysis was not cropped; showing whole frames", target.video)
         else:
-            shown = crop.crop
+            shown = meta.crop
             if shown.x2 > size[0] or shown.y2 > size[1]:
                 raise PoseringError(f"{target.video}: the analysis crop {shown} reaches outside the "
                                     f"{size[0]}x{size[1]} video")

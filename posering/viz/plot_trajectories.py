@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import logging
 
-import yaml
-
 from posering import storage
+from posering.formats.poses import read_poses_file
 from posering.per_video import AnalysedVideos, analysis_step
-from posering.post.analysis_files import AnalysisTarget, read_poses_file
+from posering.post.analysis_files import AnalysisTarget
 from posering.project.paths import plot_poses_folder
 from posering.viz.trajectories import plot_trajectories_table
 
@@ -78,12 +77,10 @@ def plot_video(target: AnalysisTarget, filtered: bool, style: dict) -> dict[str,
 
 
 def _frame_size(target: AnalysisTarget) -> tuple[int, int] | None:
-    """(width, height) of the video, from posering's metadata or the video itself."""
-    meta = target.base + "_meta.yaml"
-    if storage.exists(meta):
-        video = (yaml.safe_load(storage.read_text(meta)) or {}).get("video") or {}
-        if video.get("width") and video.get("height"):
-            return int(video["width"]), int(video["height"])
+    """(width, height) of the video, from the analysis' metadata or the video itself."""
+    size = target.meta().frame_size
+    if size is not None:
+        return size
     try:
         from posering.video import VideoReader
 

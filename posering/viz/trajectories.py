@@ -34,7 +34,7 @@ from matplotlib.lines import Line2D
 
 from posering import storage
 from posering.errors import PoseringError
-from posering.post.poses import get_scorer, resolve_bodyparts, to_arrays, validate_poses
+from posering.post.pose_table import get_scorer, resolve_bodyparts, to_arrays, validate_poses
 
 PLOT_NAMES = ("trajectory", "plot", "plot-likelihood", "hist")
 

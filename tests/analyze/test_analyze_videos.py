@@ -14,7 +14,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from posering import storage
 from posering.analyze.analyze_videos import PARTS_FOLDER
 from posering.analyze.analyze_videos import analyze_videos as _analyze_videos
 from posering.analyze.shards import existing_parts

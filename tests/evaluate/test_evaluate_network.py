@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 
 from posering import labels, storage
+from posering.dataset.training_set import load_training_set
 from posering.evaluate.evaluate_network import INDEX_COLUMNS, VALUE_COLUMNS, evaluate_network
 from posering.evaluate.extract_save_all_maps import extract_save_all_maps
 from posering.evaluate.metrics import evaluate_poses
 from posering.project import ProjectPaths, load_config
 from posering.project.paths import scorer_name
-from posering.train.split import load_training_set
 from tests.conftest import SHARED_DATA
 from tests.training_helpers import TINY_TEST, TINY_TRAIN, trained_demo_project
 

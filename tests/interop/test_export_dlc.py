@@ -6,7 +6,6 @@ DeepLabCut itself analyzes a clip with the export and must agree with posering w
 
 import os
 import subprocess
-import sys
 
 import numpy as np
 import pandas as pd

@@ -10,16 +10,9 @@ import torch
 import torchvision
 
 from posering.errors import ModelError, PoseringError
-from posering.model import (
-    BACKBONES,
-    build_backbone,
-    build_model,
-    init_backbone_weights,
-    load_snapshot,
-    make_model_config,
-    parse_model_config,
-    save_snapshot,
-)
+from posering.formats.snapshots import read_weights, write_snapshot
+from posering.model import BACKBONES, build_backbone, build_model, init_backbone_weights, parse_model_config
+from posering.model.defaults import make_model_config
 from posering.model.pretrained import package_weights_path
 
 
@@ -82,7 +75,7 @@ def test_weights_from_a_timm_state_dict_file(tmp_path, caplog):
 def test_weights_from_a_snapshot_file(tmp_path):
     model = build_model(_spec("resnet_18"))
     path = tmp_path / "snapshot-005.pt"
-    save_snapshot(str(path), model, {"epoch": 5})
+    write_snapshot(str(path), {"metadata": {"epoch": 5}, "model": model.state_dict()})
     fresh = build_model(_spec("resnet_18"))
     init_backbone_weights(fresh.backbone, str(path))
     assert torch.equal(fresh.backbone.model.conv1.weight, model.backbone.model.conv1.weight)
@@ -143,10 +136,10 @@ def test_snapshot_round_trip_weights_only(tmp_path):
     model = build_model(_spec("mobilenet_v4_small"))
     path = tmp_path / "train" / "snapshot-010.pt"
     metadata = {"epoch": 10, "metrics": {"test.rmse": 3.5}, "losses": {"train.total_loss": 0.01}}
-    save_snapshot(str(path), model, metadata)
+    write_snapshot(str(path), {"metadata": metadata, "model": model.state_dict()})
     raw = torch.load(path, weights_only=True)
     assert set(raw) == {"metadata", "model"}
-    state, meta = load_snapshot(str(path))
+    state, meta = read_weights(str(path))
     assert meta == metadata
     fresh = build_model(_spec("mobilenet_v4_small"))
     fresh.load_state_dict(state, strict=True)
@@ -163,7 +156,7 @@ def test_snapshot_refuses_pickled_objects(tmp_path):
     path = tmp_path / "evil.pt"
     torch.save({"model": {}, "metadata": Payload()}, path)
     with pytest.raises(ModelError, match="cannot read snapshot"):
-        load_snapshot(str(path))
+        read_weights(str(path))
 
 
 def test_hub_failure_is_explained_and_auto_falls_back(monkeypatch, tmp_path, caplog):

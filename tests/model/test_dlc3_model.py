@@ -8,14 +8,9 @@ import pandas as pd
 import pytest
 import torch
 
-from posering.model import (
-    build_model,
-    decode_poses,
-    load_dlc_model,
-    load_snapshot,
-    make_predictor,
-    read_model_spec,
-)
+from posering.formats.model_config import read_model_spec
+from posering.formats.snapshots import read_weights
+from posering.model import build_model, decode_poses, load_dlc_model, make_predictor
 
 pytestmark = pytest.mark.shared_data
 
@@ -62,7 +57,7 @@ def test_snapshot_loads_strictly(dlc3_config, dlc3_snapshot):
     spec = read_model_spec(str(dlc3_config))
     assert (spec.net_type, spec.backbone, spec.output_stride) == ("resnet_50", "resnet50_gn", 16)
     assert spec.bodyparts == ("snout", "leftear", "rightear", "tailbase")
-    state, metadata = load_snapshot(str(dlc3_snapshot))
+    state, metadata = read_weights(str(dlc3_snapshot))
     assert metadata["epoch"] == 10
     model = build_model(spec)
     own = model.state_dict()

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from posering.model import build_model, decode_poses, make_model_config, make_predictor, parse_model_config
+from posering.model import build_model, decode_poses, make_predictor, parse_model_config
+from posering.model.defaults import make_model_config
 from posering.model.runtime import resolve_precision
 
 

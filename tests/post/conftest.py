@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from posering.post.poses import from_arrays
+from posering.post.pose_table import from_arrays
 
 BODYPARTS = ["snout", "leftear", "rightear", "tailbase"]
 

@@ -1,5 +1,5 @@
 from benchmarks.filter_arima import main, synthetic_poses
-from posering.post.poses import validate_poses
+from posering.post.pose_table import validate_poses
 
 
 def test_synthetic_table_is_a_pose_table():

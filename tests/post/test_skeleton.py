@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from posering.post.poses import PosesError, from_arrays
+from posering.post.pose_table import PosesError, from_arrays
 from posering.post.skeleton import skeleton_features
 
 

@@ -9,11 +9,11 @@ import torch
 import yaml
 
 from posering import storage
+from posering.dataset.training_set import load_training_set
 from posering.errors import DatasetError
 from posering.project import ProjectPaths, load_config
 from posering.train.augment import Augmenter
 from posering.train.data import PoseDataset, make_loader
-from posering.train.split import load_training_set
 from tests.training_helpers import make_shuffle
 
 

@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from posering.errors import ModelError
+from posering.formats.snapshots import (latest_resumable, list_snapshots, read_snapshot, select_snapshots,
+                                        snapshot_name, write_snapshot)
 from posering.train.optim import LRListScheduler, build_optimizer, build_scheduler
-from posering.train.snapshots import (SnapshotKeeper, latest_resumable, list_snapshots, read_snapshot,
-                                      select_snapshots, snapshot_name, write_snapshot)
+from posering.train.snapshot_keeper import SnapshotKeeper
 
 
 def tiny_state(value: float) -> dict:

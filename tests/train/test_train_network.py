@@ -16,9 +16,9 @@ import yaml
 
 from posering import storage
 from posering.evaluate.predict import load_model, predict_images
+from posering.formats.snapshots import list_snapshots, read_snapshot
 from posering.project import ProjectPaths, load_config
 from posering.train.record import COLUMNS
-from posering.train.snapshots import list_snapshots, read_snapshot
 from posering.train.train_network import apply_overrides, train_network
 from tests.conftest import SHARED_DATA
 from tests.training_helpers import (TINY_EPOCHS, TINY_NET, TINY_SETTINGS, TINY_TRAIN, make_shuffle,
@@ -58,7 +58,7 @@ def test_a_tiny_network_learns_its_training_frames(tmp_path_factory):
 
     # Predictions land on the labels of the frames it trained on.
     model = load_model(paths.model_config_file(0.95, 1), storage.join(train_dir, "snapshot-050.pt"), "cpu")
-    from posering.train.split import load_training_set
+    from posering.dataset.training_set import load_training_set
 
     training_set = load_training_set(cfg)
     frames = [storage.join(training_set.root, training_set.relpaths[i]) for i in TINY_TRAIN]

@@ -10,7 +10,7 @@ import yaml
 
 from posering import storage
 from posering.frames.images import decode_image
-from posering.post.analysis_files import AnalysisTarget, analysis_crop
+from posering.post.analysis_files import AnalysisTarget
 from posering.video import VideoReader
 from posering.viz.create_labeled_video import PARTS_FOLDER, create_labeled_video
 
@@ -124,7 +124,7 @@ def test_deeplabcut_crop_metadata_is_read_safely(tmp_path, caplog):
     meta = {"data": {"cropping": True, "cropping_parameters": [np.int64(10), 200, np.int64(20), 220],
                      "fps": np.float64(30.0), "nframes": 5}}
     (tmp_path / "vDLC_x_meta.pickle").write_bytes(pickle.dumps(meta))
-    crop = analysis_crop(target)
+    crop = target.meta()
     assert crop.relative and (crop.crop.x1, crop.crop.y1, crop.crop.x2) == (10, 20, 200)
 
     class Evil:
@@ -132,7 +132,7 @@ def test_deeplabcut_crop_metadata_is_read_safely(tmp_path, caplog):
             return (os.system, ("touch " + str(tmp_path / "owned"),))
 
     (tmp_path / "vDLC_x_meta.pickle").write_bytes(pickle.dumps({"data": Evil()}))
-    assert analysis_crop(target).crop is None
+    assert target.meta().crop is None
     assert not (tmp_path / "owned").exists()
     assert "not allowed" in caplog.text
 

@@ -8,14 +8,9 @@ import pytest
 import yaml
 
 from posering.errors import ModelError
-from posering.model import (
-    BACKBONES,
-    load_model_config,
-    make_model_config,
-    parse_model_config,
-    read_model_spec,
-    save_model_config,
-)
+from posering.formats.model_config import load_model_config, read_model_config, read_model_spec, save_model_config
+from posering.model import BACKBONES, parse_model_config
+from posering.model.defaults import make_model_config
 
 BODYPARTS = ["snout", "leftear", "rightear", "tailbase"]
 
@@ -48,13 +43,36 @@ def test_round_trip_through_yaml(tmp_path):
     config = _config(**{"train_settings.epochs": 7, "posering.weight_init": "none"})
     save_model_config(config, str(path))
     text = path.read_text()
-    assert text.index("config_version") < text.index("model:") < text.index("posering:")
+    assert text.index("config_version") < text.index("model:") < text.index("resume_training_from")
     spec = read_model_spec(str(path))
     assert spec.net_type == "resnet_50" and spec.backbone == "resnet50_gn"
     assert spec.num_keypoints == 4 and spec.stride == 8
     assert spec.locref_std == pytest.approx(7.2801) and spec.pos_dist_thresh == 17
     assert spec.weight_init == "none" and spec.source == str(path)
     assert load_model_config(str(path))["train_settings"]["epochs"] == 7
+
+
+def test_posering_settings_live_beside_deeplabcuts_file(tmp_path, dlc3_config):
+    path = tmp_path / "train" / "pytorch_config.yaml"
+    save_model_config(_config(**{"posering.weight_init": "none"}), str(path))
+    written = yaml.safe_load(path.read_text())
+    # DeepLabCut 3 validates pytorch_config.yaml strictly: only its own top-level keys.
+    assert set(written) == set(yaml.safe_load(dlc3_config.read_text()))
+    assert yaml.safe_load((path.parent / "posering.yaml").read_text()) == {"weight_init": "none", "precision": "auto"}
+    assert read_model_config(str(path)).spec.weight_init == "none"
+
+
+def test_configs_with_the_old_posering_key_are_read_and_moved_out(tmp_path):
+    path = tmp_path / "train" / "pytorch_config.yaml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump(_config(**{"posering.weight_init": "package"}), sort_keys=False))
+    model_config = read_model_config(str(path))
+    assert model_config.spec.weight_init == "package"
+    model_config.set("train_settings.epochs", 3)
+    model_config.save()
+    assert "posering" not in yaml.safe_load(path.read_text())
+    assert read_model_config(str(path)).spec.weight_init == "package"
+    assert read_model_config(str(path)).train.epochs == 3
 
 
 @pytest.mark.parametrize("net_type", sorted(BACKBONES))

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from posering.errors import PoseringError
-from posering.post.poses import (
+from posering.post.pose_table import (
     PosesError,
     from_arrays,
     get_bodyparts,

@@ -1,34 +1,19 @@
-"""The model config: DeepLabCut 3's `pytorch_config.yaml` layout, read and written by posering.
+"""A new model's config: DeepLabCut 3's defaults for a single-animal bottom-up model.
 
-A DeepLabCut 3 single-animal model folder is a posering model folder: posering writes the same
-keys with the same defaults (`make_model_config`), and reads only what its model needs
-(`parse_model_config` -> `ModelSpec`). Settings DeepLabCut has no key for live under a top-level
-`posering:` block, which DeepLabCut never reads.
-
-What posering cannot run is refused by `parse_model_config` (spec.py) with one line naming the
-file and the reason.
-
-Note for readers of the runner section: PyYAML reads `1e-05` (no decimal point) as a string, as
-DeepLabCut writes it in `lr_list`; whoever consumes those numbers must convert them.
+`make_model_config` gives the whole pytorch_config.yaml dict (every key DeepLabCut 3 writes, with
+its defaults for the net type, plus posering's own block); the file itself is read and written by
+:mod:`posering.formats.model_config`.
 """
 
 from __future__ import annotations
 
 import copy
 
-import yaml
-
-from posering import storage
-from posering.errors import ModelError
+from posering.formats.model_config import set_dotted
 from posering.model.backbones import backbone_entry
 from posering.model.heads import default_head_config
-from posering.model.spec import POSERING_DEFAULTS, ModelSpec, parse_model_config
+from posering.model.spec import POSERING_DEFAULTS
 from posering.model.targets import DEFAULT_LOCREF_STD, DEFAULT_POS_DIST_THRESH
-
-__all__ = [
-    "ModelSpec", "load_model_config", "make_model_config", "parse_model_config",
-    "read_model_spec", "save_model_config",
-]
 
 
 def _head_section(channels: int, output_stride: int, k: int) -> dict:
@@ -161,36 +146,5 @@ def make_model_config(
         "posering": dict(POSERING_DEFAULTS),
     }
     for dotted, value in overrides.items():
-        _set_dotted(config, dotted, copy.deepcopy(value))
+        set_dotted(config, dotted, copy.deepcopy(value))
     return config
-
-
-def _set_dotted(config: dict, dotted: str, value) -> None:
-    node = config
-    *parents, last = dotted.split(".")
-    for key in parents:
-        if not isinstance(node.get(key), dict):
-            node[key] = {}
-        node = node[key]
-    node[last] = value
-
-
-def load_model_config(path: str) -> dict:
-    """pytorch_config.yaml as a dict (safe_load: the file is parsed, never executed)."""
-    try:
-        config = yaml.safe_load(storage.read_text(str(path)))
-    except yaml.YAMLError as err:
-        raise ModelError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
-    if not isinstance(config, dict):
-        raise ModelError(f"{path}: expected a mapping of settings, found {type(config).__name__}")
-    return config
-
-
-def save_model_config(config: dict, path: str) -> None:
-    """Write the config atomically, keys in DeepLabCut's order."""
-    storage.write_bytes(str(path), yaml.safe_dump(config, sort_keys=False).encode("utf-8"))
-
-
-def read_model_spec(path: str) -> ModelSpec:
-    """load_model_config + parse_model_config for a pytorch_config.yaml path or URL."""
-    return parse_model_config(load_model_config(path), path)
