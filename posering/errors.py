@@ -32,3 +32,7 @@ class DatasetError(PoseringError):
 
 class ModelError(PoseringError):
     """A model config or snapshot cannot be used."""
+
+
+class TrainingError(PoseringError):
+    """Training stopped for good (e.g. workers failed more often than allowed) after saving what it had."""

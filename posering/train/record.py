@@ -54,8 +54,11 @@ class TrainingRecorder(Hooks):
     """Hooks of ``train_network``: files in train/, snapshots, evaluation, progress bar."""
 
     def __init__(self, train_dir: str, keeper: SnapshotKeeper, evaluator=None, first_epoch: int = 1,
-                 capture: LogCapture | None = None, progress: bool = True):
+                 capture: LogCapture | None = None, progress: bool = True, budget=None):
         self.train_dir = train_dir
+        # A time budget (posering.train.budget.TimeBudget): the bar counts seconds, and snapshots
+        # record the time spent so a resumed run continues the budget.
+        self.budget = budget
         self.keeper = keeper
         self.evaluator = evaluator
         self.capture = capture
@@ -70,7 +73,10 @@ class TrainingRecorder(Hooks):
 
     # -- loop hooks ------------------------------------------------------------------------------
     def start(self, total_iterations: int, first_epoch: int, epochs: int) -> None:
-        if self.progress:
+        if self.progress and self.budget is not None:
+            self.bar = tqdm(total=round(self.budget.seconds), initial=round(self.budget.spent), desc=f"epoch {first_epoch}",
+                            unit="s", dynamic_ncols=True, mininterval=1.0)
+        elif self.progress:
             self.bar = tqdm(total=total_iterations, desc=f"epoch {first_epoch}/{epochs}", unit="it",
                             dynamic_ncols=True, mininterval=1.0)
         self.epochs = epochs
@@ -78,12 +84,16 @@ class TrainingRecorder(Hooks):
     def iteration(self, iteration: int, epoch: int, loss: torch.Tensor) -> None:
         if self.bar is None:
             return
-        self.bar.update(1)
+        if self.budget is not None:
+            self.bar.update(max(0, min(round(self.budget.elapsed), self.bar.total) - self.bar.n))
+        else:
+            self.bar.update(1)
         now = time.monotonic()
         if now - self.last_loss_read > 2.0:  # reading the loss waits for the device: not every step
             self.last_loss_read = now
             self.bar.set_postfix(loss=f"{loss.item():.5f}", refresh=False)
-        self.bar.set_description(f"epoch {epoch}/{self.epochs}", refresh=False)
+        self.bar.set_description(f"epoch {epoch}" if self.budget is not None else f"epoch {epoch}/{self.epochs}",
+                                 refresh=False)
 
     def display(self, iteration: int, epoch: int, losses: dict[str, float], lr: float) -> None:
         parts = ", ".join(f"{k} {v:.5f}" for k, v in losses.items())
@@ -113,6 +123,8 @@ class TrainingRecorder(Hooks):
         metadata = {"epoch": end.epoch, "iteration": end.iteration,
                     "metrics": {f"metrics/{k}": v for k, v in metrics.items()},
                     "losses": {**train_losses, **eval_losses}}
+        if self.budget is not None:
+            metadata.update(self.budget.metadata())
         saving = self.keeper.due(end.epoch, end.last) or bool(metrics)
         # The table is written before the snapshot, so that whatever snapshot a killed run left,
         # the table covers its epoch (a resumed run drops the rows after it). Otherwise files are
