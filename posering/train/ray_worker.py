@@ -133,12 +133,15 @@ class RayReporter(Hooks):
         return latest
 
 
-def _log_to_stderr(shuffle: int) -> None:
-    """posering's log lines reach the driver (Ray forwards workers' output), named by shuffle.
+def _log_to_stderr(shuffle: int, rank: int) -> None:
+    """posering's log lines reach the driver (Ray forwards workers' output), named by shuffle;
+    rank 0 speaks for all workers, the others only warn.
 
     They stop at this handler: Ray's own handler on the root logger would print them again."""
     logger = logging.getLogger("posering")
     logger.propagate = False
+    if rank > 0:
+        logger.setLevel(logging.WARNING)
     if not any(getattr(h, "posering_worker", False) for h in logger.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.posering_worker = True
@@ -150,13 +153,16 @@ def train_worker(settings: dict) -> None:
     """The function each Ray Train worker runs (``train_loop_per_worker``)."""
     import ray.train
     import ray.train.torch
+    import ray.util
 
     os.environ.update(settings.get("env") or {})  # storage settings of the driver (s3 endpoint, ...)
     plan: TrainingPlan = settings["plan"]
     context = ray.train.get_context()
     rank, world_size = context.get_world_rank(), context.get_world_size()
     torch.set_num_threads(int(settings.get("threads") or 1))
-    _log_to_stderr(plan.shuffle)
+    _log_to_stderr(plan.shuffle, rank)
+    plan.notes.append(f"Ray Train worker {rank} of {world_size}: pid {os.getpid()} on node "
+                      f"{ray.util.get_node_ip_address()}, {settings.get('threads')} thread(s)")
     start, restarted = None, False
     checkpoint = ray.train.get_checkpoint()
     if checkpoint is not None:

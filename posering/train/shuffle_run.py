@@ -221,7 +221,7 @@ def run_training(plan: TrainingPlan, *, device=None, start: str | None = None, r
     root_logger = logging.getLogger("posering")
     if capture is not None:
         root_logger.addHandler(capture)
-    if root_logger.level == logging.NOTSET or root_logger.level > logging.INFO:
+    if writer and (root_logger.level == logging.NOTSET or root_logger.level > logging.INFO):
         root_logger.setLevel(logging.INFO)
     try:
         device_ = torch.device(device) if device is not None else resolve_device(plan.device, plan.gputouse, model_cfg)
