@@ -22,6 +22,7 @@ def make_shuffle(config_path, net_type: str = "resnet_18", shuffle: int = 1, tra
     from posering.dataset.create_training_dataset import create_training_dataset
     from posering.dataset.split import read_split, write_split
     from posering.model import load_model_config
+    from posering.model.config import set_dotted
 
     create_training_dataset(str(config_path), Shuffles=[shuffle], net_type=net_type)
     cfg = load_config(str(config_path))
@@ -37,13 +38,7 @@ def make_shuffle(config_path, net_type: str = "resnet_18", shuffle: int = 1, tra
     config_file = paths.model_config_file(fraction, shuffle)
     model_cfg = load_model_config(config_file)
     for dotted, value in overrides.items():
-        node = model_cfg
-        *parents, last = dotted.split(".")
-        for key in parents:
-            if not isinstance(node.get(key), dict):
-                node[key] = {}
-            node = node[key]
-        node[last] = value
+        set_dotted(model_cfg, dotted, value)
     save_model_config(model_cfg, config_file)
     return model_cfg
 

@@ -161,11 +161,12 @@ def make_model_config(
         "posering": dict(POSERING_DEFAULTS),
     }
     for dotted, value in overrides.items():
-        _set_dotted(config, dotted, copy.deepcopy(value))
+        set_dotted(config, dotted, copy.deepcopy(value))
     return config
 
 
-def _set_dotted(config: dict, dotted: str, value) -> None:
+def set_dotted(config: dict, dotted: str, value) -> None:
+    """config["a"]["b"]["c"] = value for dotted "a.b.c", creating the levels that are missing."""
     node = config
     *parents, last = dotted.split(".")
     for key in parents:

@@ -28,6 +28,7 @@ from posering import storage
 from posering.errors import ModelError
 from posering.model import load_model_config, parse_model_config, save_model_config
 from posering.model.build import pick_device
+from posering.model.config import set_dotted
 from posering.project import ProjectPaths, load_config
 from posering.train.augment import Augmenter
 from posering.train.budget import BUDGET_EPOCHS, TimeBudget, budget_model_config, budget_schedule, spent_seconds
@@ -49,17 +50,6 @@ def resolve_device(device=None, gputouse=None, model_cfg: dict | None = None) ->
     if device is None and model_cfg:
         device = (model_cfg.get("runner") or {}).get("device") or model_cfg.get("device")
     return pick_device(device or "auto")
-
-
-def set_dotted(cfg: dict, dotted: str, value) -> None:
-    """cfg["a"]["b"]["c"] = value for dotted "a.b.c", creating the levels that are missing."""
-    node = cfg
-    *parents, last = dotted.split(".")
-    for key in parents:
-        if not isinstance(node.get(key), dict):
-            node[key] = {}
-        node = node[key]
-    node[last] = value
 
 
 def apply_overrides(model_cfg: dict, steps_per_epoch: int, *, max_snapshots_to_keep=None, displayiters=None,
