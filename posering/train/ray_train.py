@@ -49,8 +49,9 @@ def worker_resources(ray, concurrent_workers: int, use_gpu: bool) -> tuple[dict,
     nodes = [node.get("Resources", {}) for node in ray.nodes() if node.get("Alive")]
     largest = max((n.get("CPU", 0.0) for n in nodes), default=0.0)
     total = sum(n.get("CPU", 0.0) for n in nodes)
-    if use_gpu:
-        return {"CPU": 1, "GPU": 1}, max(1, int(largest // max(1, max(n.get("GPU", 0) for n in nodes) or 1)))
+    if use_gpu:  # one GPU each; the CPU threads of a node are split between its GPUs
+        gpus = max((n.get("GPU", 0.0) for n in nodes), default=0.0) or 1.0
+        return {"CPU": 1, "GPU": 1}, max(1, int(largest // gpus))
     if total <= 0:  # a cluster still at zero workers: one CPU each, the autoscaler adds nodes
         return {"CPU": 1}, 1
     share = min(largest, total / max(1, concurrent_workers))

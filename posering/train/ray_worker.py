@@ -133,6 +133,46 @@ class RayReporter(Hooks):
         return latest
 
 
+class RayBar:
+    """The recorder's progress bar in a Ray worker, drawn in the driver's terminal by Ray
+    (``ray.experimental.tqdm_ray``, which knows a subset of tqdm: the loss goes into the
+    description)."""
+
+    def __init__(self, shuffle: int):
+        self.shuffle = shuffle
+
+    def __call__(self, total=None, desc="", unit="it", initial=0, **_ignored):
+        from ray.experimental.tqdm_ray import tqdm
+
+        self.bar = tqdm(total=total, desc=f"shuffle {self.shuffle} {desc}", unit=unit)
+        self.desc, self.postfix = desc, ""
+        if initial:
+            self.bar.update(initial)
+        return self
+
+    @property
+    def n(self) -> int:
+        return self.bar.n
+
+    @property
+    def total(self) -> int:
+        return self.bar.total
+
+    def update(self, n: int = 1) -> None:
+        self.bar.update(n)
+
+    def set_postfix(self, refresh: bool = False, **values) -> None:
+        self.postfix = " ".join(f"{k} {v}" for k, v in values.items())
+
+    def set_description(self, desc: str, refresh: bool = False) -> None:
+        if desc != self.desc:
+            self.desc = desc
+            self.bar.set_description(f"shuffle {self.shuffle} {desc} {self.postfix}".rstrip())
+
+    def close(self) -> None:
+        self.bar.close()
+
+
 def _log_to_stderr(shuffle: int, rank: int) -> None:
     """posering's log lines reach the driver (Ray forwards workers' output), named by shuffle;
     rank 0 speaks for all workers, the others only warn.
@@ -176,4 +216,4 @@ def train_worker(settings: dict) -> None:
     run_training(plan, device=ray.train.torch.get_device(), start=start, restarted=restarted, rank=rank,
                  world_size=world_size, batch_size=settings.get("batch_size"), front=parallel,
                  sync=parallel.clock if world_size > 1 else None,
-                 back=lambda run: RayReporter(run, rank), progress=False)
+                 back=lambda run: RayReporter(run, rank), progress=rank == 0, bar=RayBar(plan.shuffle))

@@ -54,8 +54,9 @@ class TrainingRecorder(Hooks):
     """Hooks of ``train_network``: files in train/, snapshots, evaluation, progress bar."""
 
     def __init__(self, train_dir: str, keeper: SnapshotKeeper, evaluator=None, first_epoch: int = 1,
-                 capture: LogCapture | None = None, progress: bool = True, budget=None):
+                 capture: LogCapture | None = None, progress: bool = True, budget=None, bar=tqdm):
         self.train_dir = train_dir
+        self.bar_class = bar  # tqdm here; in a Ray worker, a bar Ray draws in the driver's terminal
         # A time budget (posering.train.budget.TimeBudget): the bar counts seconds, and snapshots
         # record the time spent so a resumed run continues the budget.
         self.budget = budget
@@ -74,11 +75,11 @@ class TrainingRecorder(Hooks):
     # -- loop hooks ------------------------------------------------------------------------------
     def start(self, total_iterations: int, first_epoch: int, epochs: int) -> None:
         if self.progress and self.budget is not None:
-            self.bar = tqdm(total=round(self.budget.seconds), initial=round(self.budget.spent), desc=f"epoch {first_epoch}",
-                            unit="s", dynamic_ncols=True, mininterval=1.0)
+            self.bar = self.bar_class(total=round(self.budget.seconds), initial=round(self.budget.spent),
+                                      desc=f"epoch {first_epoch}", unit="s", dynamic_ncols=True, mininterval=1.0)
         elif self.progress:
-            self.bar = tqdm(total=total_iterations, desc=f"epoch {first_epoch}/{epochs}", unit="it",
-                            dynamic_ncols=True, mininterval=1.0)
+            self.bar = self.bar_class(total=total_iterations, desc=f"epoch {first_epoch}/{epochs}", unit="it",
+                                      dynamic_ncols=True, mininterval=1.0)
         self.epochs = epochs
 
     def iteration(self, iteration: int, epoch: int, loss: torch.Tensor) -> None:

@@ -186,14 +186,16 @@ class TrainingRun:
 def run_training(plan: TrainingPlan, *, device=None, start: str | None = None, restarted: bool = False,
                  rank: int = 0, world_size: int = 1, batch_size: int | None = None,
                  front: Hooks | None = None, sync: Callable[[float], float] | None = None,
-                 back: Callable[[TrainingRun], Hooks] | None = None, progress: bool = True) -> TrainingRecorder | None:
+                 back: Callable[[TrainingRun], Hooks] | None = None, progress: bool = True,
+                 bar=None) -> TrainingRecorder | None:
     """Train a planned shuffle here; returns rank 0's recorder (``.saved``: snapshots written).
 
     start: the snapshot to continue from (default: the plan's). restarted: a worker
     restarted after a failure (train.txt is continued like a resume). rank, world_size,
     batch_size: for data-parallel workers (batch_size per worker). front: hooks before the
     others (wrapping the model and loader); sync: the shared clock of a time budget; back: a
-    factory for hooks after the recorder (reporting to Ray).
+    factory for hooks after the recorder (reporting to Ray). bar: the progress bar class
+    (default tqdm).
     """
     cfg = load_config(plan.config)
     training_set = load_training_set(cfg, plan.shuffle, plan.trainingsetindex)
@@ -239,14 +241,15 @@ def run_training(plan: TrainingPlan, *, device=None, start: str | None = None, r
                                              cfg.get("pcutoff", 0.6), device_)
             if budget is not None:
                 evaluator = budget.gate(evaluator)
-            recorder = TrainingRecorder(plan.train_dir, keeper, evaluator, first_epoch, capture, progress, budget)
+            recorder = TrainingRecorder(plan.train_dir, keeper, evaluator, first_epoch, capture, progress, budget,
+                                        **({"bar": bar} if bar is not None else {}))
         augmenter = Augmenter((model_cfg.get("data") or {}).get("train"), training_set.bodyparts)
         seed = int(settings.get("seed") or 42)
         dataset = PoseDataset.from_training_set(training_set, "train", augmenter, seed=seed + rank)
         run = TrainingRun(plan, recorder, budget, int(runner.get("eval_interval") or 0))
         hooks = HookChain(front, budget, recorder, back(run) if back is not None else None)
         loop_cfg = budget_model_config(model_cfg) if budget is not None else model_cfg
-        with logging_redirect_tqdm() if progress and writer else contextlib.nullcontext():
+        with logging_redirect_tqdm() if progress and writer and bar is None else contextlib.nullcontext():
             train(loop_cfg, dataset, device_, hooks=hooks, resume=start, weight_init=spec.weight_init,
                   epochs=BUDGET_EPOCHS if budget is not None else None, batch_size=batch_size,
                   max_iters=plan.maxiters, precision=plan.precision, workers=settings.get("dataloader_workers"))
