@@ -128,7 +128,8 @@ def plot_curves(curves: dict[str, tuple[list[float], list[float]]], location: st
             axes.plot(xs, ys, marker="o", markersize=3, label=label)
     axes.set_xlabel("training minutes")
     axes.set_ylabel("test RMSE (px)")
-    axes.set_xlim(0, minutes * 1.02)
+    longest = max((max(xs) for xs, _ in curves.values() if xs), default=minutes)
+    axes.set_xlim(0, max(minutes, longest) * 1.05)  # the last step may end past the budget
     axes.set_yscale("log")
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=8)

@@ -171,6 +171,7 @@ class RayBar:
 
     def close(self) -> None:
         self.bar.close()
+        sys.stdout.flush()  # the closing state must reach the driver before Ray ends this worker
 
 
 def _log_to_stderr(shuffle: int, rank: int) -> None:

@@ -140,6 +140,8 @@ class TrainingRecorder(Hooks):
             self.saved.extend(written)
             self.write_log()
         if end.last and self.bar is not None:
+            if self.budget is not None:  # the bar ends where the budget did
+                self.bar.update(max(0, min(round(self.budget.elapsed), self.bar.total) - self.bar.n))
             self.bar.close()
 
     # -- files -------------------------------------------------------------------------------------
