@@ -93,7 +93,7 @@ def compare_models(config: str, shuffles: list[int] | None = None, net_types: li
     plans = {}
     for trial in trials:
         plan = plan_training(config, trial.shuffle, trainingsetindex, minutes=float(minutes_per_trial),
-                             resume=restoring, max_snapshots_to_keep=2)
+                             resume=restoring)
         if not _test_frames(plan):
             raise ModelError(f"shuffle {trial.shuffle}: its split has no test frame to compare models on; "
                              "use a TrainingFraction below 1")
