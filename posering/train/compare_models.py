@@ -32,6 +32,7 @@ from posering.train.leaderboard import build_leaderboard, curve_of, write_result
 from posering.train.ray_train import (TRIAL_RESOURCES, cluster_has_gpus, fit_shuffle, posering_error, ray_storage,
                                       worker_resources)
 from posering.train.shuffle_run import plan_training
+from posering.train.snapshots import latest_resumable
 
 log = logging.getLogger("posering.train")
 
@@ -91,9 +92,12 @@ def compare_models(config: str, shuffles: list[int] | None = None, net_types: li
     # Plans first (checks every shuffle before anything trains); a restored comparison resumes its
     # shuffles from their last snapshots instead of starting them over.
     plans = {}
+    paths = ProjectPaths(load_config(config))
+    fraction = load_config(config).training_fractions[int(trainingsetindex)]
     for trial in trials:
+        started = latest_resumable(paths.train_dir(fraction, trial.shuffle)) is not None
         plan = plan_training(config, trial.shuffle, trainingsetindex, minutes=float(minutes_per_trial),
-                             resume=restoring)
+                             resume=restoring and started)
         if not _test_frames(plan):
             raise ModelError(f"shuffle {trial.shuffle}: its split has no test frame to compare models on; "
                              "use a TrainingFraction below 1")
@@ -141,7 +145,6 @@ def compare_models(config: str, shuffles: list[int] | None = None, net_types: li
                               pick_device("auto"))
     curves = {_label(t): curve_of(results.get(t.shuffle)) for t in trials}
     winner = write_results(config, trainingsetindex, board, curves, float(minutes_per_trial), metric, key)
-    paths = ProjectPaths(load_config(config))
     with pd.option_context("display.max_columns", None, "display.width", 200):
         print(board.drop(columns=["snapshot"]).to_string(index=False))
     if winner:
