@@ -23,6 +23,7 @@ import pandas as pd
 import yaml
 
 from posering import storage
+from posering.errors import ModelError
 from posering.project import ProjectPaths, load_config
 from posering.project.snapshots import select_snapshot
 
@@ -106,7 +107,7 @@ def _has_snapshot(train_dir: str) -> bool:
     try:
         select_snapshot(train_dir, -1)
         return True
-    except Exception:
+    except ModelError:
         return False
 
 
