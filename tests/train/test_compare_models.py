@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 import pytest
 import yaml
@@ -97,3 +98,53 @@ def test_models_are_ranked_and_the_best_is_analyzed(demo_project, ray_session):
     assert list(again["shuffle"]) == list(board["shuffle"])
     for n in (1, 2):
         assert storage.read_text(storage.join(paths.train_dir(0.95, n), "learning_stats.csv")) == stats[n]
+
+
+@pytest.mark.slow
+def test_a_comparison_resumes_after_its_driver_dies(demo_project, ray_session, tmp_path):
+    """The driver is SIGKILLed (with the local Ray it started) while the second of two trials
+    trains; calling compare_models again keeps the finished trial and continues the other."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    settings = dict(TINY_SETTINGS, **{"runner.snapshots.save_epochs": 1})
+    make_shuffle(demo_project, TINY_NET, shuffle=1, train=TINY_TRAIN, test=[2, 12], **settings)
+    make_shuffle(demo_project, TINY_NET, shuffle=2, train=TINY_TRAIN, test=[2, 12], **settings)
+    paths = ProjectPaths(load_config(demo_project))
+    first, second = (paths.train_dir(0.95, n) for n in (1, 2))
+    options = dict(shuffles=[1, 2], minutes_per_trial=0.5, scheduler="none", max_concurrent=1)
+    code = ("from posering.train.compare_models import compare_models; "
+            f"compare_models({str(demo_project)!r}, **{options!r})")
+    repo = Path(__file__).resolve().parents[2]
+    # Tune saves its experiment state every second here (default: every 10 s or more), so the
+    # finished first trial is on record when the driver dies.
+    env = dict(os.environ, PYTHONPATH=str(repo), TUNE_GLOBAL_CHECKPOINT_S="1")
+    env.pop("RAY_ADDRESS", None)
+    with open(tmp_path / "driver.log", "w") as log:
+        driver = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=log, env=env,
+                                  start_new_session=True)  # its own process group: the driver and its Ray
+        try:
+            deadline = time.monotonic() + 600
+            while not storage.exists(storage.join(second, "snapshot-002.pt")):
+                assert driver.poll() is None, (tmp_path / "driver.log").read_text()[-3000:]
+                assert time.monotonic() < deadline, "the second trial saved nothing within 10 minutes"
+                time.sleep(0.2)
+            time.sleep(3)
+        finally:
+            os.killpg(driver.pid, signal.SIGKILL)
+            driver.wait(timeout=60)
+    finished = storage.read_text(storage.join(first, "learning_stats.csv"))
+    assert not storage.exists(paths.leaderboard_file)
+
+    board = compare_models(demo_project, **options)
+    assert storage.read_text(storage.join(first, "learning_stats.csv")) == finished  # not trained again
+    log = storage.read_text(storage.join(second, "train.txt"))
+    assert re.search(r"resuming from \S+snapshot-\d{3}\.pt \(epoch \d+, with optimizer state\)", log), log
+    rows = {int(r["shuffle"]): r for _, r in board.iterrows()}
+    assert rows[1]["status"] == rows[2]["status"] == "finished"
+    # The second trial continued its budget rather than starting a new one: 0.5 minutes in all.
+    assert 0.5 <= rows[2]["training minutes"] < 0.5 + 0.25
