@@ -22,6 +22,7 @@ ENTRIES: dict[str, str] = {
     "create_training_dataset": "posering.dataset.create_training_dataset:create_training_dataset",
     "create_training_model_comparison": "posering.dataset.create_training_model_comparison:create_training_model_comparison",
     "train_network": "posering.train.train_network:train_network",
+    "compare_models": "posering.train.compare_models:compare_models",
     "evaluate_network": "posering.evaluate.evaluate_network:evaluate_network",
     "extract_save_all_maps": "posering.evaluate.extract_save_all_maps:extract_save_all_maps",
     "analyze_videos": "posering.analyze.analyze_videos:analyze_videos",

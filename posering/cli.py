@@ -5,7 +5,8 @@ Commands are generated from :mod:`posering.api`: each function's signature gives
 with a default), its docstring's ``Parameters`` section gives the help text. Options accept both
 spellings, ``--copy_videos`` (the API's name) and ``--copy-videos``. Values that are not plain
 strings or numbers (lists, tuples, dicts) are given in YAML: ``--dynamic "[true, 0.5, 10]"``,
-``--Shuffles "[1, 2]"``.
+``--Shuffles "[1, 2]"``. List options (``list[str]`` or ``list[int]``) take several values after
+one flag, up to the next option: ``--shuffles 1 2 3``, ``--net_types resnet_50 mobilenet_v2_1.0``.
 
 A user mistake (a :class:`~posering.errors.PoseringError`) prints one line and exits with 1;
 ``posering --debug <command>`` shows the traceback instead. A step where some videos failed
@@ -56,7 +57,7 @@ def _split_doc(function: Callable) -> tuple[str, dict[str, str]]:
 
 # -- parameter types ---------------------------------------------------------------------------------
 def _kind(parameter: inspect.Parameter) -> str:
-    """'flag', 'int', 'float', 'str', 'list' or 'yaml' for one parameter."""
+    """'flag', 'int', 'float', 'str', 'list', 'intlist' or 'yaml' for one parameter."""
     annotation = parameter.annotation if parameter.annotation is not inspect.Parameter.empty else ""
     text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
     default = parameter.default
@@ -64,6 +65,8 @@ def _kind(parameter: inspect.Parameter) -> str:
         return "flag"
     if text.startswith("list[str]") or text.startswith("list[str] | str"):
         return "list"
+    if text in ("list[int]", "list[int] | None"):
+        return "intlist"
     if any(t in text for t in ("list", "tuple", "dict", "|")) and "str | None" not in text:
         return "yaml"
     if isinstance(default, (list, tuple, dict)):
@@ -99,7 +102,7 @@ def _click_param(parameter: inspect.Parameter, help_text: str) -> click.Paramete
     if name == "config" and not required:  # `posering gui [config.yaml]`: the project, if given
         return click.Argument([name], required=False, default=None)
     if required:
-        if kind == "list":
+        if kind in ("list", "intlist"):
             return click.Argument([name], nargs=-1, required=True)
         type_ = {"int": int, "float": float}.get(kind, str)
         return click.Argument([name], type=type_)
@@ -111,9 +114,9 @@ def _click_param(parameter: inspect.Parameter, help_text: str) -> click.Paramete
         negatives = [f"--no-{name}"] + ([f"--no-{dashed}"] if dashed != name else [])
         decls = ["/".join(pair) for pair in zip(spellings, negatives)]
         return click.Option(decls + [name], default=default, help=help_text + shown)
-    if kind == "list":
+    if kind in ("list", "intlist"):
         return click.Option(spellings + [name], multiple=True, default=None,
-                            help=help_text + " (repeat the option for several values)" + shown)
+                            help=help_text + " (one or more values)" + shown)
     type_ = {"int": int, "float": float}.get(kind, str)
     yaml_hint = " (YAML, e.g. [1, 2])" if kind == "yaml" else ""
     return click.Option(spellings + [name], type=type_, default=None, show_default=False,
@@ -122,10 +125,17 @@ def _click_param(parameter: inspect.Parameter, help_text: str) -> click.Paramete
 
 def _convert(parameter: inspect.Parameter, value: Any) -> Any:
     kind = _kind(parameter)
-    if kind == "list":
+    if kind in ("list", "intlist"):
         if value is None or value == ():
             return parameter.default if parameter.default is not inspect.Parameter.empty else []
-        return _flatten_list(tuple(value))
+        values = _flatten_list(tuple(value))
+        if kind == "intlist":
+            try:
+                return [int(v) for v in values]
+            except ValueError:
+                raise click.BadParameter(f"whole numbers expected, got {' '.join(values)}",
+                                         param_hint=f"--{parameter.name}") from None
+        return values
     if value is None:
         return parameter.default
     if kind == "yaml":
@@ -205,8 +215,33 @@ def cli(ctx: click.Context, debug: bool, verbose: int, quiet: bool) -> None:
     logging.getLogger("posering").setLevel(level)
 
 
+def _spread_list_options(argv: list[str]) -> list[str]:
+    """``--shuffles 1 2 3`` -> ``--shuffles 1 --shuffles 2 --shuffles 3`` for the step's list
+    options (click takes one value per flag): values up to the next token starting with '-'."""
+    step = next((a for a in argv if not a.startswith("-")), None)
+    name = step.replace("-", "_") if step else None
+    if name not in api.ENTRIES:
+        return argv
+    parameters = inspect.signature(api.resolve(name)).parameters.values()
+    flags = set()
+    for p in parameters:
+        if p.default is not inspect.Parameter.empty and _kind(p) in ("list", "intlist"):
+            flags.update({f"--{p.name}", f"--{p.name.replace('_', '-')}"})
+    out, current = [], None
+    for token in argv:
+        if token.startswith("-"):
+            current = token if token in flags else None
+            out.append(token)
+        elif current is not None and out[-1] != current:
+            out += [current, token]
+        else:
+            out.append(token)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _spread_list_options(argv)
     debug = "--debug" in argv
     try:
         cli.main(args=argv, prog_name="posering", standalone_mode=False)

@@ -59,3 +59,7 @@ class VideosFailed(PoseringError):
 
 def _name(location: str) -> str:
     return location.rstrip("/").rsplit("/", 1)[-1]
+
+
+class TrainingError(PoseringError):
+    """Training stopped for good (e.g. workers failed more often than allowed) after saving what it had."""

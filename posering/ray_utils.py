@@ -37,6 +37,10 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None):
         return ray
     address = address or os.environ.get("RAY_ADDRESS")
     options: dict = {"log_to_driver": True, "configure_logging": False}
+    if worker_env():
+        # Every process of this job (tasks, actors, Ray Train's controller and workers, Tune's
+        # trials) reaches the same storage as this one: s3 endpoint and credentials travel along.
+        options["runtime_env"] = {"env_vars": worker_env()}
     if address:
         log.info("joining the Ray cluster at %s", address)
         ray.init(address=address, **options)

@@ -154,6 +154,21 @@ def _s3_client_config(given: dict | None) -> dict:
     return config
 
 
+def arrow_filesystem(location: str):
+    """``(pyarrow filesystem or None, path)`` for libraries that take pyarrow's filesystems.
+
+    Ray Train and Ray Tune keep their run state under a ``storage_path``; for a remote location
+    they get posering's own fsspec filesystem wrapped for pyarrow, so the same settings (endpoint,
+    credentials, :func:`configure`) reach it. Local paths need no filesystem (None).
+    """
+    if not is_remote(location):
+        return None, normalize(location)
+    from pyarrow.fs import FSSpecHandler, PyFileSystem
+
+    fs, path = filesystem(location)
+    return PyFileSystem(FSSpecHandler(fs)), path
+
+
 @contextlib.contextmanager
 def _explained(location: str, action: str) -> Iterator[None]:
     """Turn backend exceptions into one-line StorageErrors that name the location."""

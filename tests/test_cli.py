@@ -1,5 +1,6 @@
 """The command line: generated from the API, clear one-line errors, --debug tracebacks."""
 
+import functools
 import subprocess
 import sys
 
@@ -41,3 +42,24 @@ def test_user_error_is_one_line_without_traceback(tmp_path):
 def test_debug_shows_the_traceback(tmp_path):
     with pytest.raises(ConfigError):
         main(["--debug", "add_new_videos", str(tmp_path / "config.yaml"), "x.mp4"])
+
+
+def test_list_options_take_several_values_after_one_flag():
+    from posering.cli import _spread_list_options, make_command
+    from posering.train.train_network import train_network
+
+    argv = ["train_network", "c.yaml", "--shuffles", "1", "2", "3", "--epochs", "2"]
+    assert _spread_list_options(argv) == ["train_network", "c.yaml", "--shuffles", "1", "--shuffles", "2",
+                                          "--shuffles", "3", "--epochs", "2"]
+    seen = {}
+
+    @functools.wraps(train_network)  # train_network's options, without training
+    def record(**arguments):
+        seen.update(arguments)
+
+    command = make_command("train_network", record)
+    command.main(_spread_list_options(argv)[1:], standalone_mode=False)
+    assert seen["shuffles"] == [1, 2, 3] and seen["epochs"] == 2 and seen["config"] == "c.yaml"
+    seen.clear()
+    command.main(["c.yaml", "--shuffles", "[4, 5]"], standalone_mode=False)  # the YAML form still works
+    assert seen["shuffles"] == [4, 5]

@@ -20,7 +20,7 @@ def make_shuffle(config_path, net_type: str = "resnet_18", shuffle: int = 1, tra
     model config, e.g. ``**{"train_settings.batch_size": 2}``.
     """
     from posering.dataset.create_training_dataset import create_training_dataset
-    from posering.formats.model_config import load_model_config
+    from posering.formats.model_config import load_model_config, set_dotted
     from posering.formats.splits import read_split, write_split
 
     create_training_dataset(str(config_path), Shuffles=[shuffle], net_type=net_type)
@@ -37,13 +37,7 @@ def make_shuffle(config_path, net_type: str = "resnet_18", shuffle: int = 1, tra
     config_file = paths.model_config_file(fraction, shuffle)
     model_cfg = load_model_config(config_file)
     for dotted, value in overrides.items():
-        node = model_cfg
-        *parents, last = dotted.split(".")
-        for key in parents:
-            if not isinstance(node.get(key), dict):
-                node[key] = {}
-            node = node[key]
-        node[last] = value
+        set_dotted(model_cfg, dotted, value)
     save_model_config(model_cfg, config_file)
     return model_cfg
 

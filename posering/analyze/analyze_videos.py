@@ -46,7 +46,7 @@ def analyze_videos(
     config: str,
     videos: list[str],
     videotype: str = "",
-    shuffle: int = 1,
+    shuffle: int | str = 1,
     trainingsetindex: int = 0,
     gputouse: int | None = None,
     save_as_csv: bool = False,
@@ -74,7 +74,7 @@ def analyze_videos(
     config: path or URL of the project's config.yaml.
     videos: video files, folders of videos, or s3:// prefixes; they need not be in config.yaml.
     videotype: only videos with this extension in folders (e.g. .mp4); default: all video types.
-    shuffle: which shuffle's model to use.
+    shuffle: which shuffle's model to use; "best": the winner of the last compare_models (its snapshot too).
     trainingsetindex: which TrainingFraction of config.yaml the model was trained with.
     gputouse: GPU index for the single-process path (Ray assigns GPUs to workers itself).
     save_as_csv: also write the table as CSV.

@@ -16,6 +16,10 @@ MODELS_DIR = "dlc-models-pytorch"
 EVALUATION_DIR = "evaluation-results-pytorch"
 LABELED_DATA = "labeled-data"
 LABELING_STATE = ".posering-labeling.yaml"  # the desktop client's place in a folder (frame, bodypart)
+# Ray Train's and Ray Tune's own bookkeeping (which snapshot is a run's checkpoint, experiment
+# state for resuming): beside the project's data, on the same storage, so every node reaches it.
+RAY_RUNS = "ray-runs"
+MODEL_COMPARISON = "model-comparison"
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".mpg", ".mpeg", ".wmv", ".m4v", ".h264")
 
 
@@ -157,6 +161,33 @@ class ProjectPaths:
     def combined_evaluation(self, iteration: int | None = None) -> str:
         return storage.join(self.root, EVALUATION_DIR, self.iteration_name(iteration),
                             "CombinedEvaluation-results.csv")
+
+    # -- training on Ray, model comparison ----------------------------------------------------------------
+    @property
+    def ray_runs_dir(self) -> str:
+        """Ray Train runs' and Ray Tune experiments' own state (``RunConfig.storage_path``)."""
+        return storage.join(self.root, RAY_RUNS)
+
+    @property
+    def model_comparison_dir(self) -> str:
+        return storage.join(self.root, EVALUATION_DIR, MODEL_COMPARISON)
+
+    def comparison_plan(self, key: str) -> str:
+        """The trials (shuffles, net types, sampled settings) of one comparison request."""
+        return storage.join(self.model_comparison_dir, f"plan-{key}.yaml")
+
+    @property
+    def leaderboard_file(self) -> str:
+        return storage.join(self.model_comparison_dir, "leaderboard.csv")
+
+    @property
+    def leaderboard_plot(self) -> str:
+        return storage.join(self.model_comparison_dir, "test-rmse-vs-minutes.png")
+
+    @property
+    def comparison_winner(self) -> str:
+        """The winning shuffle and snapshot, what ``shuffle="best"`` means for later steps."""
+        return storage.join(self.model_comparison_dir, "best.yaml")
 
 
 # -- analysis outputs (beside the video, or in destfolder) --------------------------------------------

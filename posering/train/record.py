@@ -54,12 +54,16 @@ class TrainingRecorder(Hooks):
     """Hooks of ``train_network``: files in train/, snapshots, evaluation, progress bar."""
 
     def __init__(self, train_dir: str, keeper: SnapshotKeeper, evaluator=None, first_epoch: int = 1,
-                 capture: LogCapture | None = None, progress: bool = True, earlier_log: str = ""):
+                 capture: LogCapture | None = None, progress: bool = True,
+                 budget=None, bar=tqdm):
         self.train_dir = train_dir
+        self.bar_class = bar  # tqdm here; in a Ray worker, a bar Ray draws in the driver's terminal
+        # A time budget (posering.train.budget.TimeBudget): the bar counts seconds, and snapshots
+        # record the time spent so a resumed run continues the budget.
+        self.budget = budget
         self.keeper = keeper
         self.evaluator = evaluator
         self.capture = capture
-        self.earlier_log = earlier_log  # train.txt of the runs this one continues, kept above its own
         self.progress = progress
         self.stats_file = storage.join(train_dir, "learning_stats.csv")
         # A resumed run continues the table: rows of epochs it will redo are dropped.
@@ -71,20 +75,27 @@ class TrainingRecorder(Hooks):
 
     # -- loop hooks ------------------------------------------------------------------------------
     def start(self, total_iterations: int, first_epoch: int, epochs: int) -> None:
-        if self.progress:
-            self.bar = tqdm(total=total_iterations, desc=f"epoch {first_epoch}/{epochs}", unit="it",
-                            dynamic_ncols=True, mininterval=1.0)
+        if self.progress and self.budget is not None:
+            self.bar = self.bar_class(total=round(self.budget.seconds), initial=round(self.budget.spent),
+                                      desc=f"epoch {first_epoch}", unit="s", dynamic_ncols=True, mininterval=1.0)
+        elif self.progress:
+            self.bar = self.bar_class(total=total_iterations, desc=f"epoch {first_epoch}/{epochs}", unit="it",
+                                      dynamic_ncols=True, mininterval=1.0)
         self.epochs = epochs
 
     def iteration(self, iteration: int, epoch: int, loss: torch.Tensor) -> None:
         if self.bar is None:
             return
-        self.bar.update(1)
+        if self.budget is not None:
+            self.bar.update(max(0, min(round(self.budget.elapsed), self.bar.total) - self.bar.n))
+        else:
+            self.bar.update(1)
         now = time.monotonic()
         if now - self.last_loss_read > 2.0:  # reading the loss waits for the device: not every step
             self.last_loss_read = now
             self.bar.set_postfix(loss=f"{loss.item():.5f}", refresh=False)
-        self.bar.set_description(f"epoch {epoch}/{self.epochs}", refresh=False)
+        self.bar.set_description(f"epoch {epoch}" if self.budget is not None else f"epoch {epoch}/{self.epochs}",
+                                 refresh=False)
 
     def display(self, iteration: int, epoch: int, losses: dict[str, float], lr: float) -> None:
         parts = ", ".join(f"{k} {v:.5f}" for k, v in losses.items())
@@ -114,6 +125,8 @@ class TrainingRecorder(Hooks):
         metadata = {"epoch": end.epoch, "iteration": end.iteration,
                     "metrics": {f"metrics/{k}": v for k, v in metrics.items()},
                     "losses": {**train_losses, **eval_losses}}
+        if self.budget is not None:
+            metadata.update(self.budget.metadata())
         saving = self.keeper.due(end.epoch, end.last) or bool(metrics)
         # The table is written before the snapshot, so that whatever snapshot a killed run left,
         # the table covers its epoch (a resumed run drops the rows after it). Otherwise files are
@@ -128,13 +141,15 @@ class TrainingRecorder(Hooks):
             self.saved.extend(written)
             self.write_log()
         if end.last and self.bar is not None:
+            if self.budget is not None:  # the bar ends where the budget did
+                self.bar.update(max(0, min(round(self.budget.elapsed), self.bar.total) - self.bar.n))
             self.bar.close()
 
     # -- files -------------------------------------------------------------------------------------
     def write_log(self) -> None:
         if self.capture is not None:
             storage.write_text(storage.join(self.train_dir, "train.txt"),
-                               self.earlier_log + "\n".join(self.capture.lines) + "\n")
+                               "\n".join(self.capture.lines) + "\n")
 
     def write_files(self) -> None:
         self.last_written = time.monotonic()
