@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from posering.analyze.engine import InferenceEngine, _groups
 from posering.analyze.predictor import load_predictor, set_threads
 from posering.analyze.settings import AnalysisSettings
-from posering.analyze.shards import Shard
+from posering.analyze.shards import Shard, unit_key
 from posering.project.models import ModelRef
 
 log = logging.getLogger("posering.analyze")
@@ -44,8 +44,16 @@ class RunReport:
     # each video's work units, in the order they finished: the resident memory of the worker
     # that had just analysed it (flat over a long video: workers do not grow with its length)
     worker_rss_mb: dict[str, list[float]] = field(default_factory=dict)
+    # one record per work unit analysed: video, frames, node, node_ip, started, finished (epoch
+    # seconds on the worker) and attempts (more than 1 when Ray retried it on a restarted worker)
+    units: list[dict] = field(default_factory=list)
     frames: int = 0
     seconds: float = 0.0
+
+    def add_unit(self, result: dict) -> None:
+        unit = {key: result[key] for key in
+                ("video", "key", "first_frame", "frames", "node", "node_ip", "started", "finished")}
+        self.units.append({**unit, "attempts": 1})
 
 
 def work_units(shards: list[Shard], settings: AnalysisSettings) -> list[list[Shard]]:
@@ -64,10 +72,15 @@ def run_in_process(model_ref: ModelRef, settings: AnalysisSettings, shards: list
     with (tqdm(total=total_frames, unit="frame", desc="analyzing", smoothing=0.1) as bar,
           InferenceEngine(predictor, num_keypoints, settings, bar.update) as engine):
         for unit in work_units(shards, settings):
+            unit_started = time.time()
             try:
                 engine.run(unit)
             except Exception as exc:  # one bad video must not stop the others
                 report.failures[unit[0].video] = f"{type(exc).__name__}: {exc}"
+                continue
+            report.add_unit({"video": unit[0].video, "key": unit_key(unit), "first_frame": unit[0].start,
+                             "frames": sum(len(s) for s in unit), "node": "local",
+                             "node_ip": "local", "started": unit_started, "finished": time.time()})
     report.frames, report.seconds = total_frames, time.perf_counter() - started
     return report
 
@@ -111,10 +124,14 @@ def run_on_ray(model_ref: ModelRef, settings: AnalysisSettings, shards: list[Sha
                 report.failures[result["video"]] = result["error"]
             elif result:
                 report.nodes.add(result["node"])
+                report.add_unit(result)
                 report.worker_peak_rss_mb = max(report.worker_peak_rss_mb, result["peak_rss_mb"])
                 if result.get("rss_mb") is not None:
                     report.worker_rss_mb.setdefault(result["video"], []).append(result["rss_mb"])
         bar.update(ray.get(counter.total.remote()) - bar.n)
+    attempts = ray.get(counter.attempts.remote())
+    for unit in report.units:
+        unit["attempts"] = attempts.get(unit["key"], 1)
     for actor in [*workers, counter]:
         ray.kill(actor)
     report.frames, report.seconds = total_frames, time.perf_counter() - started

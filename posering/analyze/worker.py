@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import resource
+import time
 
 import ray
 
@@ -18,22 +19,31 @@ from posering import storage
 from posering.analyze.engine import InferenceEngine
 from posering.analyze.predictor import load_predictor, set_threads
 from posering.analyze.settings import AnalysisSettings
-from posering.analyze.shards import Shard
+from posering.analyze.shards import Shard, unit_key
 from posering.errors import PoseringError
 
 
 @ray.remote(num_cpus=0)
 class FrameCounter:
-    """Frames analysed so far, summed over workers (the driver's progress bar polls it)."""
+    """Frames analysed so far, summed over workers (the driver's progress bar polls it), and
+    how often each work unit was started: Ray retries a unit whose worker died on a restarted
+    worker without telling the caller, so the run report learns its retries here."""
 
     def __init__(self):
         self.frames = 0
+        self.starts: dict[str, int] = {}
 
     def add(self, frames: int) -> None:
         self.frames += frames
 
     def total(self) -> int:
         return self.frames
+
+    def started(self, unit: str) -> None:
+        self.starts[unit] = self.starts.get(unit, 0) + 1
+
+    def attempts(self) -> dict[str, int]:
+        return dict(self.starts)
 
 
 class PoseWorker:
@@ -60,7 +70,10 @@ class PoseWorker:
     def run(self, shards: list[Shard]) -> dict:
         """Analyse the shards that have no part yet. Errors in a video are returned, not raised,
         so the other videos carry on."""
+        if self.counter is not None:
+            self.counter.started.remote(unit_key(shards))
         todo = [s for s in shards if not storage.exists(s.part)]
+        started = time.time()
         try:
             self.engine.run(todo)
         except PoseringError as exc:
@@ -70,6 +83,8 @@ class PoseWorker:
         node = ray.get_runtime_context().get_node_id()
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return {"video": shards[0].video, "error": None, "shards": len(todo), "node": node,
+                "node_ip": ray.util.get_node_ip_address(), "key": unit_key(shards), "first_frame": shards[0].start,
+                "frames": sum(len(s) for s in todo), "started": started, "finished": time.time(),
                 "peak_rss_mb": peak_mb, "rss_mb": resident_mb()}
 
 
