@@ -88,6 +88,7 @@ def run_in_process(model_ref: ModelRef, settings: AnalysisSettings, shards: list
 def run_on_ray(model_ref: ModelRef, settings: AnalysisSettings, shards: list[Shard],
                resources: Resources, total_frames: int) -> RunReport:
     from ray.util import ActorPool
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     from posering.analyze.worker import FrameCounter, remote_worker_class
     from posering.ray_utils import ensure_ray, task_options
@@ -98,7 +99,10 @@ def run_on_ray(model_ref: ModelRef, settings: AnalysisSettings, shards: list[Sha
     # Named actors, so operators (and tests) can find a run's workers: posering-analyze-<run>-<i>.
     run_id = uuid.uuid4().hex[:8]
     counter_name = f"posering-frames-{run_id}"
-    counter = FrameCounter.options(name=counter_name).remote()
+    # The counter lives on the driver's node (a head, on a cluster): on a worker node it would die
+    # with that node, and the run with it, while the workers themselves are restarted elsewhere.
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    counter = FrameCounter.options(name=counter_name, scheduling_strategy=here).remote()
     workers = [worker_class.options(name=f"posering-analyze-{run_id}-{i}", **task_options())
                .remote(model_ref, settings, resources.device, resources.threads_per_worker, counter_name)
                for i in range(max(1, min(resources.num_workers, len(units))))]

@@ -62,10 +62,15 @@ def auth_headers() -> dict[str, str]:
 @contextlib.contextmanager
 def explained(address: str) -> Iterator[None]:
     """Ray's connection, authentication and job errors as one-line PoseringErrors."""
+    from ray.exceptions import AuthenticationError
+
     try:
         yield
     except PoseringError:
         raise
+    except AuthenticationError as exc:
+        problem = "refused this machine's token" if "Authentication failed" in str(exc) else "needs its token"
+        raise PoseringError(f"the Ray cluster at {address} {problem}: {TOKEN_HINT}") from None
     except ConnectionError as exc:
         raise PoseringError(f"cannot reach the Ray job server at {address} ({_first_line(exc)}): "
                             "is the head running, and is its dashboard port forwarded here?") from None

@@ -104,21 +104,15 @@ jobs.add_command(run)
 @jobs.command("list")
 @click.option("--address", default=None, help=ADDRESS_HELP)
 def list_jobs(address: str | None) -> None:
-    """Every job the cluster knows, oldest first."""
-    from rich.console import Console
-    from rich.table import Table
-
+    """Every job the cluster knows, oldest first: id, status, start, end, entry point."""
     address = cluster_address(address)
     client = job_client(address)
     with explained(address):
         infos = client.list_jobs()
-    table = Table(title=f"jobs on {address}")
-    for column in ("id", "status", "started", "ended", "entrypoint"):
-        table.add_column(column)
     for info in sorted(infos, key=lambda i: i.start_time or 0):
-        table.add_row(info.submission_id or info.job_id or "", str(info.status.value), _time(info.start_time),
-                      _time(info.end_time), info.entrypoint)
-    Console().print(table)
+        entry = info.entrypoint if len(info.entrypoint) <= 100 else info.entrypoint[:99] + "…"
+        click.echo(f"{info.submission_id or info.job_id}  {info.status.value:<9}  {_time(info.start_time):<19}  "
+                   f"{_time(info.end_time):<19}  {entry}")
 
 
 @jobs.command("status")
