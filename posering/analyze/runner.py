@@ -22,6 +22,8 @@ from posering.analyze.shards import Shard, unit_key
 from posering.project.models import ModelRef
 
 log = logging.getLogger("posering.analyze")
+# Passes over the work units: units lost with a worker node beyond Ray's own retries run again.
+ROUNDS = 3
 
 
 @dataclass
@@ -85,6 +87,43 @@ def run_in_process(model_ref: ModelRef, settings: AnalysisSettings, shards: list
     return report
 
 
+def _collect(pool, report: RunReport, progress) -> set[str]:
+    """Results of every unit submitted to ``pool``, into ``report``; the keys of the units that
+    answered. A call can fail beyond Ray's retries when its worker's node is lost (Ray then says
+    it "may or may not have been executed"): that unit is missing from the answer, and the caller
+    runs it again (its finished shards have parts and are skipped)."""
+    answered: set[str] = set()
+    while pool.has_next():
+        try:
+            result = pool.get_next_unordered(timeout=0.5)
+        except TimeoutError:
+            result = None
+        except Exception as exc:  # a worker that died beyond its retries
+            log.error("a worker failed: %s", exc)
+            continue
+        finally:
+            progress()
+        if result is None:
+            continue
+        answered.add(result["key"])
+        if result["error"]:
+            report.failures[result["video"]] = result["error"]
+            continue
+        report.nodes.add(result["node"])
+        report.add_unit(result)
+        report.worker_peak_rss_mb = max(report.worker_peak_rss_mb, result["peak_rss_mb"])
+        if result.get("rss_mb") is not None:
+            report.worker_rss_mb.setdefault(result["video"], []).append(result["rss_mb"])
+    return answered
+
+
+def _show_progress(ray, counter, bar) -> None:
+    """Frames analysed so far (a unit run again counts twice: the bar stops at its total)."""
+    done = min(ray.get(counter.total.remote()), bar.total)
+    if done != bar.n:  # redraw only on progress: logs stay readable
+        bar.update(done - bar.n)
+
+
 def run_on_ray(model_ref: ModelRef, settings: AnalysisSettings, shards: list[Shard],
                resources: Resources, total_frames: int) -> RunReport:
     from ray.util import ActorPool
@@ -107,32 +146,19 @@ def run_on_ray(model_ref: ModelRef, settings: AnalysisSettings, shards: list[Sha
                .remote(model_ref, settings, resources.device, resources.threads_per_worker, counter_name)
                for i in range(max(1, min(resources.num_workers, len(units))))]
     pool = ActorPool(workers)
-    for unit in units:
-        pool.submit(lambda actor, u: actor.run.remote(u), unit)
     report = RunReport()
     started = time.perf_counter()
+    pending = units
     with tqdm(total=total_frames, unit="frame", desc="analyzing", smoothing=0.1) as bar:
-        while pool.has_next():
-            try:
-                result = pool.get_next_unordered(timeout=0.5)
-            except TimeoutError:
-                result = None
-            except Exception as exc:  # a worker that died beyond its retries
-                log.error("a worker failed: %s", exc)
-                continue
-            finally:
-                done = ray.get(counter.total.remote())
-                if done != bar.n:  # redraw only on progress: logs stay readable
-                    bar.update(done - bar.n)
-            if result and result["error"]:
-                report.failures[result["video"]] = result["error"]
-            elif result:
-                report.nodes.add(result["node"])
-                report.add_unit(result)
-                report.worker_peak_rss_mb = max(report.worker_peak_rss_mb, result["peak_rss_mb"])
-                if result.get("rss_mb") is not None:
-                    report.worker_rss_mb.setdefault(result["video"], []).append(result["rss_mb"])
-        bar.update(ray.get(counter.total.remote()) - bar.n)
+        for _ in range(ROUNDS):
+            for unit in pending:
+                pool.submit(lambda actor, u: actor.run.remote(u), unit)
+            answered = _collect(pool, report, lambda: _show_progress(ray, counter, bar))
+            pending = [unit for unit in pending if unit_key(unit) not in answered]
+            if not pending:
+                break
+            log.warning("%d work units were lost with their workers: running them again", len(pending))
+        _show_progress(ray, counter, bar)
     attempts = ray.get(counter.attempts.remote())
     for unit in report.units:
         unit["attempts"] = attempts.get(unit["key"], 1)
@@ -140,3 +166,40 @@ def run_on_ray(model_ref: ModelRef, settings: AnalysisSettings, shards: list[Sha
         ray.kill(actor)
     report.frames, report.seconds = total_frames, time.perf_counter() - started
     return report
+
+
+def _collect(pool, report: RunReport, progress) -> set[str]:
+    """Results of every unit submitted to ``pool``, into ``report``; the keys of the units that
+    answered. A call can fail beyond Ray's retries when its worker's node is lost (Ray then says
+    it "may or may not have been executed"): that unit is missing from the answer, and the caller
+    runs it again (its finished shards have parts and are skipped)."""
+    answered: set[str] = set()
+    while pool.has_next():
+        try:
+            result = pool.get_next_unordered(timeout=0.5)
+        except TimeoutError:
+            result = None
+        except Exception as exc:  # a worker that died beyond its retries
+            log.error("a worker failed: %s", exc)
+            continue
+        finally:
+            progress()
+        if result is None:
+            continue
+        answered.add(result["key"])
+        if result["error"]:
+            report.failures[result["video"]] = result["error"]
+            continue
+        report.nodes.add(result["node"])
+        report.add_unit(result)
+        report.worker_peak_rss_mb = max(report.worker_peak_rss_mb, result["peak_rss_mb"])
+        if result.get("rss_mb") is not None:
+            report.worker_rss_mb.setdefault(result["video"], []).append(result["rss_mb"])
+    return answered
+
+
+def _show_progress(ray, counter, bar) -> None:
+    """Frames analysed so far (a unit run again counts twice: the bar stops at its total)."""
+    done = min(ray.get(counter.total.remote()), bar.total)
+    if done != bar.n:  # redraw only on progress: logs stay readable
+        bar.update(done - bar.n)

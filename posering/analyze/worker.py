@@ -77,9 +77,9 @@ class PoseWorker:
         try:
             self.engine.run(todo)
         except PoseringError as exc:
-            return {"video": shards[0].video, "error": str(exc)}
+            return {"video": shards[0].video, "key": unit_key(shards), "error": str(exc)}
         except Exception as exc:  # a decoder crash on a corrupt file, say: report it by video
-            return {"video": shards[0].video, "error": f"{type(exc).__name__}: {exc}"}
+            return {"video": shards[0].video, "key": unit_key(shards), "error": f"{type(exc).__name__}: {exc}"}
         node = ray.get_runtime_context().get_node_id()
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return {"video": shards[0].video, "error": None, "shards": len(todo), "node": node,

@@ -133,17 +133,15 @@ class RayCluster:
                        "--temp-dir", temp_dir, "--disable-usage-stats", *_node_ports()]
             log = Path(self.temp_dir) / f"worker-{len(self.worker_nodes)}-{attempt}.log"
             process = self._start(command, self.env, log)
-            alive_before = len(self.alive_nodes())
             deadline = time.time() + 180
+            # `ray start` says so once the GCS has the node (its own 30 s check passed)
             while wait and time.time() < deadline and process.poll() is None:
-                # `ray start` says so once its own 30 s check passed (the GCS may list the node
-                # before that check fails and the node is torn down again)
-                if "Ray runtime started" in log.read_text() and len(self.alive_nodes()) > alive_before:
+                if "Ray runtime started" in log.read_text():
                     break
                 time.sleep(0.5)
             if process.poll() is None:
                 self.worker_nodes.append(process)
-                if wait and len(self.alive_nodes()) <= alive_before:
+                if wait and "Ray runtime started" not in log.read_text():
                     raise TimeoutError(f"the worker node did not join in 180 s: {log.read_text()[-2000:]}")
                 return process
         raise RuntimeError(f"the worker node did not start {attempts} times: {log.read_text()[-2000:]}")
@@ -179,15 +177,6 @@ class RayCluster:
         if status != 200:
             return []
         return [t for t in body["data"]["result"]["result"] if name in (t.get("name"), t.get("func_or_class_name"))]
-
-    def wait_for_nodes(self, count: int, timeout: float = 180) -> None:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if len(self.alive_nodes()) == count:
-                return
-            time.sleep(0.5)
-        logs = "\n".join(f"{log.name}: {log.read_text()[-1500:]}" for log in Path(self.temp_dir).glob("*.log"))
-        raise TimeoutError(f"the cluster did not reach {count} nodes in {timeout} s:\n{logs}")
 
     def _wait_for_dashboard(self, process: subprocess.Popen, log: Path, timeout: float = 180) -> None:
         deadline = time.time() + timeout

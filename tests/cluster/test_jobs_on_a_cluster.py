@@ -173,9 +173,12 @@ def test_a_lost_worker_node_costs_one_unit_and_a_resubmission_nothing(cluster, c
     wait_for(lambda: any(t["node_id"] == worker_node for t in cluster.running_tasks("PoseWorker.run")), 600,
              "the worker node's model replica never analysed a shard")
     cluster.raylet_of(cluster.worker_nodes[0]).kill()  # SIGKILL: the node and its replica gone mid-shard
-    cluster.add_worker_node(num_cpus=1, wait=False)  # its replacement, as an autoscaler would add
-    status = wait_for(lambda: (s := jobs(cluster, "status", job_id)[1]) and
-                      any(word in s for word in ("SUCCEEDED", "FAILED", "STOPPED")) and s, 600, "job never ended")
+    cluster.add_worker_node(num_cpus=1)  # its replacement, as an autoscaler would add
+    try:
+        status = wait_for(lambda: (s := jobs(cluster, "status", job_id)[1]) and
+                          any(word in s for word in ("SUCCEEDED", "FAILED", "STOPPED")) and s, 600, "job never ended")
+    except TimeoutError:
+        pytest.fail("the job never ended: " + jobs(cluster, "logs", job_id)[1][-6000:])
     assert "SUCCEEDED" in status, jobs(cluster, "logs", job_id)[1][-4000:]
     for stem in ("mouse-c", "mouse-d"):
         assert_same_poses(read_poses(h5(collection, dest, stem)), collection.reference[stem])
