@@ -156,6 +156,14 @@ def size(location: str) -> int:
         return int(fs.size(path))
 
 
+def fingerprint(location: str) -> str:
+    """A string that changes when the file changes (location, size, mtime or ETag): a cache key."""
+    fs, path = filesystem(location)
+    with _explained(location, "read its details"):
+        info = fs.info(path)
+    return f"{location}|{info.get('size')}|{info.get('ETag') or info.get('mtime') or ''}"
+
+
 def listdir(location: str) -> list[str]:
     """Names (not full paths) of the entries of a folder, sorted; [] if it does not exist."""
     fs, path = filesystem(location)
@@ -296,10 +304,7 @@ def local_copy(location: str) -> Iterator[str]:
         yield location
         return
     fs, path = filesystem(location)
-    with _explained(location, "read it"):
-        info = fs.info(path)
-    tag = f"{location}|{info.get('size')}|{info.get('ETag') or info.get('mtime') or ''}"
-    digest = hashlib.sha1(tag.encode()).hexdigest()[:16]
+    digest = hashlib.sha1(fingerprint(location).encode()).hexdigest()[:16]
     cached = os.path.join(cache_dir(), f"{digest}-{name(location)}")
     if not os.path.exists(cached):
         tmp = f"{cached}.{uuid.uuid4().hex[:8]}.part"
