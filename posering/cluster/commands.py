@@ -48,7 +48,7 @@ class _JobNames(click.Group):
         try:
             return self.build(cmd_name)
         except PoseringError as exc:  # a job this install cannot run: say so when it is used
-            def unavailable(problem=str(exc)):
+            def unavailable(problem=str(exc), **_):
                 raise PoseringError(problem)
 
             return click.Command(cmd_name, callback=unavailable, help=str(exc), short_help="(unavailable)",

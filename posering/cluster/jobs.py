@@ -16,22 +16,27 @@ import click
 
 from posering.errors import PoseringError
 
-# job name -> "module:function" it runs. train and compare are Ray Train / Ray Tune runs.
+# job name -> what it runs: "module:function", or the name of an API step (posering.api.ENTRIES).
+# train and compare are the steps that train on Ray Train and compare models on Ray Tune.
 JOBS: dict[str, str] = {
     "analyze": "posering.cluster.analyze_collection:analyze_collection",
-    "train": "posering.train.train_network:train_network",
-    "compare": "posering.train.compare_models:compare_models",
+    "train": "train_network",
+    "compare": "compare_models",
 }
 # What a cluster runs: this module's command line, in the job's own Python.
 ENTRYPOINT = ("python", "-m", "posering.cli", "jobs", "run")
 
 
 def job_function(name: str):
-    module_name, function_name = JOBS[name].split(":")
-    try:
-        return getattr(importlib.import_module(module_name), function_name)
-    except (ImportError, AttributeError) as exc:
-        raise PoseringError(f"the {name} job needs {JOBS[name]}, which this posering lacks ({exc})") from None
+    from posering import api
+
+    target = JOBS[name]
+    if ":" not in target:
+        if target not in api.ENTRIES:
+            raise PoseringError(f"the {name} job runs {target}, which this version of posering does not have")
+        return api.resolve(target)
+    module_name, function_name = target.split(":")
+    return getattr(importlib.import_module(module_name), function_name)
 
 
 def job_command(name: str) -> click.Command:

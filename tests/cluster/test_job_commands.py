@@ -49,6 +49,23 @@ def test_the_analyze_job_takes_analyze_videos_options_and_its_own():
     assert "frames per shard" in help_text, "help comes from analyze_videos' docstring"
 
 
+def test_train_and_compare_jobs_are_the_api_steps():
+    """The train and compare jobs run the API's train_network and compare_models (Ray Train, Ray
+    Tune), with those functions' own options; a step this version lacks is one clear error."""
+    from posering import api
+    from posering.cluster.commands import submit
+
+    for job, step in (("train", "train_network"), ("compare", "compare_models")):
+        if step in api.ENTRIES:
+            command = submit.get_command(None, job)
+            names = {p.name for p in command.params}
+            assert set(inspect.signature(api.resolve(step)).parameters) - {"address"} <= names
+            assert {"address", "wait", "env"} <= names
+        else:
+            code, _, err = posering("submit", job, "config.yaml", "--address", "http://127.0.0.1:1")
+            assert code == 1 and f"runs {step}, which this version of posering does not have" in err
+
+
 def test_addresses_and_tokens_come_from_where_ray_looks():
     with environment(RAY_API_SERVER_ADDRESS=None, RAY_ADDRESS=None):
         with pytest.raises(PoseringError, match="--address"):
