@@ -133,9 +133,9 @@ def throughput_png(rows: list[VideoRow], samples: list[NodeSample], started: flo
     top.step(edges[:-1], frames / width, where="post")
     top.set_ylabel("frames/s")
     top.set_title("analysis throughput")
-    bottom.step([s.time - started for s in samples], [s.nodes for s in samples], where="post", label="all")
+    bottom.step([s.time - started for s in samples], [s.nodes for s in samples], where="post", label="all nodes")
     bottom.step([s.time - started for s in samples], [s.worker_nodes for s in samples], where="post",
-                label="workers")
+                label="worker nodes")
     bottom.set_ylabel("nodes")
     bottom.set_xlabel("seconds since the job started")
     bottom.legend(loc="upper right")
@@ -165,7 +165,7 @@ def _markdown(rows: list[VideoRow], samples: list[NodeSample], started: float, h
     lines += ["", "## Nodes over time", "", "| seconds | nodes | worker nodes | CPUs | GPUs |",
               "| --- | --- | --- | --- | --- |"]
     for sample in _changes(samples):
-        lines.append(f"| {sample.time - started:.1f} | {sample.nodes} | {sample.worker_nodes} | "
+        lines.append(f"| {max(0.0, sample.time - started):.1f} | {sample.nodes} | {sample.worker_nodes} | "
                      f"{sample.cpus:g} | {sample.gpus:g} |")
     lines += ["", "Every sample: nodes.csv. Throughput and nodes: throughput.png.", ""]
     return "\n".join(lines)
