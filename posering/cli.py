@@ -16,6 +16,7 @@ failed videos, and exits with 1.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import logging
 import re
@@ -181,13 +182,20 @@ def _plain(value: Any) -> Any:
 
 
 # -- the group -------------------------------------------------------------------------------------
+# Command groups beside the steps ("module:group"), imported when used: cluster jobs.
+GROUPS = {"submit": "posering.cluster.commands:submit", "jobs": "posering.cluster.commands:jobs"}
+
+
 class _Steps(click.Group):
     """Commands built on demand; ``create-new-project`` is accepted for ``create_new_project``."""
 
     def list_commands(self, ctx):
-        return list(api.ENTRIES)
+        return [*api.ENTRIES, *GROUPS]
 
     def get_command(self, ctx, cmd_name):
+        if cmd_name in GROUPS:
+            module_name, group = GROUPS[cmd_name].split(":")
+            return getattr(importlib.import_module(module_name), group)
         name = cmd_name.replace("-", "_")
         if name not in api.ENTRIES:
             return None

@@ -228,10 +228,23 @@ def _metadata(job, model_ref: ModelRef, settings: AnalysisSettings, resources: R
                 "worker_rss_mb": _rss_summary(report.worker_rss_mb.get(job.video)),
                 "device": resources.device, "frames": report.frames,
                 "seconds": round(report.seconds, 3),
-                "frames_per_second": round(report.frames / report.seconds, 3) if report.seconds else None},
+                "frames_per_second": round(report.frames / report.seconds, 3) if report.seconds else None,
+                "this_video": _video_units(report, job.video)},
         "posering_version": __version__,
         "date": dt.datetime.now().isoformat(timespec="seconds"),
     }
+
+
+def _video_units(report: RunReport, video: str) -> dict:
+    """What this run did for one video: its work units (frames, node, when, attempts)."""
+    units = sorted((u for u in report.units if u["video"] == video), key=lambda u: u["started"])
+    return {"frames": sum(u["frames"] for u in units),
+            "worker_seconds": round(sum(u["finished"] - u["started"] for u in units), 3),
+            "nodes": sorted({u["node"] for u in units}),
+            "retries": sum(u["attempts"] - 1 for u in units),
+            "units": [{"first_frame": u["first_frame"], "frames": u["frames"],
+                       "node": u["node"], "node_ip": u["node_ip"], "started": round(u["started"], 3),
+                       "finished": round(u["finished"], 3), "attempts": u["attempts"]} for u in units]}
 
 
 def _rss_summary(samples: list[float] | None) -> dict | None:

@@ -4,7 +4,9 @@ One loop drives both paths; where the workers run is configuration. ``num_worker
 of :class:`~posering.analyze.worker.PoseWorker` actors (:class:`ray.util.ActorPool`) takes work
 units (a shard, or a lockstep group of shards for dynamic cropping), and Ray restarts dead
 workers and retries their calls. ``num_workers=0``: one PoseWorker in this process takes the
-same units one after another, without Ray.
+same units one after another, without Ray. A unit lost with a worker node beyond Ray's own
+retries (Ray says the call "may or may not have been executed") is run again, up to ``ROUNDS``
+passes: its finished shards have parts and are skipped.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from tqdm.auto import tqdm
 
 from posering.analyze.engine import _groups
 from posering.analyze.settings import AnalysisSettings
-from posering.analyze.shards import Shard
+from posering.analyze.shards import Shard, unit_key
 from posering.analyze.worker import PoseWorker, ShardProgress
 from posering.project.models import ModelRef
 from posering.ray_utils import Resources
 
 log = logging.getLogger("posering.analyze")
+# Passes over the work units: units lost with a worker node beyond Ray's own retries run again.
+ROUNDS = 3
 
 
 @dataclass
@@ -35,6 +39,9 @@ class RunReport:
     # each video's work units, in the order they finished: the resident memory of the worker
     # that had just analysed it (flat over a long video: workers do not grow with its length)
     worker_rss_mb: dict[str, list[float]] = field(default_factory=dict)
+    # one record per work unit analysed: video, frames, node, node_ip, started, finished (epoch
+    # seconds on the worker) and attempts (more than 1 when Ray retried it on a restarted worker)
+    units: list[dict] = field(default_factory=list)
     frames: int = 0
     seconds: float = 0.0
 
@@ -47,6 +54,10 @@ class RunReport:
         self.worker_peak_rss_mb = max(self.worker_peak_rss_mb, result["peak_rss_mb"])
         if result.get("rss_mb") is not None:
             self.worker_rss_mb.setdefault(video, []).append(result["rss_mb"])
+        if not result["errors"]:
+            unit = {key: result[key] for key in
+                    ("video", "key", "first_frame", "frames", "node", "node_ip", "started", "finished")}
+            self.units.append({**unit, "attempts": 1})
 
 
 def work_units(shards: list[Shard], settings: AnalysisSettings) -> list[list[Shard]]:
@@ -71,23 +82,42 @@ def run_shards(model_ref: ModelRef, settings: AnalysisSettings, shards: list[Sha
         else:
             workers = _RayWorkers(model_ref, settings, resources, len(units))
         try:
-            for unit in units:
-                workers.submit(unit)
-            while workers.has_next():
-                try:
-                    result = workers.get_next_unordered(timeout=0.5)
-                except TimeoutError:
-                    result = None
-                except Exception as exc:  # a worker that died beyond its retries
-                    log.error("a worker failed: %s", exc)
-                    result = None
-                show(workers.frames_done())
-                if result is not None:
-                    report.add(result)
+            pending = units
+            for _ in range(ROUNDS):
+                for unit in pending:
+                    workers.submit(unit)
+                answered = _collect(workers, report, show)
+                pending = [unit for unit in pending if unit_key(unit) not in answered]
+                if not pending:
+                    break
+                log.warning("%d work units were lost with their workers: running them again", len(pending))
+            attempts = workers.attempts()
+            for unit in report.units:
+                unit["attempts"] = attempts.get(unit["key"], 1)
         finally:
             workers.close()
     report.frames, report.seconds = total_frames, time.perf_counter() - started
     return report
+
+
+def _collect(workers, report: RunReport, show) -> set[str]:
+    """Results of every unit submitted, into ``report``; the keys of the units that answered. A
+    call can fail beyond Ray's retries when its worker's node is lost: that unit is missing from
+    the answer, and the caller runs it again."""
+    answered: set[str] = set()
+    while workers.has_next():
+        try:
+            result = workers.get_next_unordered(timeout=0.5)
+        except TimeoutError:
+            result = None
+        except Exception as exc:  # a worker that died beyond its retries
+            log.error("a worker failed: %s", exc)
+            result = None
+        show(workers.frames_done())
+        if result is not None:
+            answered.add(result["key"])
+            report.add(result)
+    return answered
 
 
 class _LocalWorkers:
@@ -111,6 +141,9 @@ class _LocalWorkers:
     def frames_done(self) -> int:
         return self.progress.total()
 
+    def attempts(self) -> dict[str, int]:
+        return self.progress.attempts()
+
     def close(self) -> None:
         self.worker.close()
 
@@ -120,6 +153,7 @@ class _RayWorkers:
 
     def __init__(self, model_ref: ModelRef, settings: AnalysisSettings, resources: Resources, units: int):
         from ray.util import ActorPool
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         from posering.analyze.worker import remote_progress_class, remote_worker_class
         from posering.ray_utils import ensure_ray, task_options
@@ -128,7 +162,10 @@ class _RayWorkers:
         # Named actors, so operators (and tests) can find a run's workers: posering-analyze-<run>-<i>.
         run_id = uuid.uuid4().hex[:8]
         progress_name = f"posering-frames-{run_id}"
-        self.progress = remote_progress_class().options(name=progress_name).remote()
+        # The counter lives on the driver's node (a head, on a cluster): on a worker node it would
+        # die with that node, and the run with it, while the workers are restarted elsewhere.
+        here = NodeAffinitySchedulingStrategy(self.ray.get_runtime_context().get_node_id(), soft=False)
+        self.progress = remote_progress_class().options(name=progress_name, scheduling_strategy=here).remote()
         worker_class = remote_worker_class(resources.cpus_per_worker, resources.gpus_per_worker)
         self.workers = [worker_class.options(name=f"posering-analyze-{run_id}-{i}", **task_options())
                         .remote(model_ref, settings, resources.device, resources.threads_per_worker, progress_name)
@@ -146,6 +183,9 @@ class _RayWorkers:
 
     def frames_done(self) -> int:
         return self.ray.get(self.progress.total.remote())
+
+    def attempts(self) -> dict[str, int]:
+        return self.ray.get(self.progress.attempts.remote())
 
     def close(self) -> None:
         for actor in [*self.workers, self.progress]:

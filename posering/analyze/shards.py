@@ -36,6 +36,11 @@ class Shard:
         return self.stop - self.start
 
 
+def unit_key(shards: list[Shard]) -> str:
+    """A work unit's name (one shard, or a lockstep group): its video and first frame."""
+    return f"{shards[0].video}@{shards[0].start}"
+
+
 def existing_parts(parts_dir: str) -> list[tuple[int, int]]:
     ranges = []
     for name in storage.listdir(parts_dir):

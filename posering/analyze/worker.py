@@ -13,12 +13,13 @@ from __future__ import annotations
 import os
 import resource
 import sys
+import time
 
 from posering import storage
 from posering.analyze.engine import InferenceEngine
 from posering.analyze.predictor import load_predictor, set_threads
 from posering.analyze.settings import AnalysisSettings
-from posering.analyze.shards import Shard
+from posering.analyze.shards import Shard, unit_key
 
 
 class ShardProgress:
@@ -28,11 +29,21 @@ class ShardProgress:
     shard analysed again (its worker died and Ray retried the call) counts up to its length
     again, never past it, so the total never exceeds the frames planned. The Ray path runs one
     as an actor that the driver's progress bar polls; in this process ``on_total`` moves the bar.
+
+    It also counts how often each work unit was started: Ray retries a unit whose worker died on
+    a restarted worker without telling the caller, so the run report learns its retries here.
     """
 
     def __init__(self, on_total=None):
         self.frames: dict[str, int] = {}
         self.on_total = on_total
+        self.starts: dict[str, int] = {}
+
+    def started(self, unit: str) -> None:
+        self.starts[unit] = self.starts.get(unit, 0) + 1
+
+    def attempts(self) -> dict[str, int]:
+        return dict(self.starts)
 
     def update(self, counts: dict[str, int]) -> None:
         for shard, frames in counts.items():
@@ -58,12 +69,16 @@ class PoseWorker:
         self.predictor, num_keypoints = load_predictor(model_ref, device, settings.precision,
                                                          crops=settings.dynamic.enabled)
         self._wait = lambda pending: None
+        self._started = None
         if isinstance(progress, str):
             import ray
 
-            self._report, self._wait = ray.get_actor(progress).update.remote, ray.get
+            actor = ray.get_actor(progress)
+            self._report, self._started, self._wait = actor.update.remote, actor.started.remote, ray.get
+        elif progress is not None:
+            self._report, self._started = progress.update, progress.started
         else:
-            self._report = progress.update if progress is not None else None
+            self._report = None
         self._done: dict[str, int] = {}
         self.engine = InferenceEngine(self.predictor, num_keypoints, settings, self._count)
 
@@ -82,9 +97,15 @@ class PoseWorker:
     def run(self, shards: list[Shard]) -> dict:
         """Analyse the shards that have no part yet. An error is returned with the frames it
         concerns, not raised, so the other shards and videos carry on."""
+        key = unit_key(shards)
+        if self._started is not None:
+            self._started(key)
         todo = [s for s in shards if not storage.exists(s.part)]
         self._done = {}
-        result = {"video": shards[0].video, "errors": [], "shards": len(todo), "node": _node_id()}
+        node, node_ip = _node()
+        result = {"video": shards[0].video, "key": key, "errors": [], "shards": len(todo), "node": node,
+                  "node_ip": node_ip, "first_frame": shards[0].start, "frames": sum(len(s) for s in todo),
+                  "started": time.time()}
         try:
             self.engine.run(todo)
         except Exception as exc:  # a decoder crash on a corrupt file, say: reported by video
@@ -95,17 +116,18 @@ class PoseWorker:
         if self._report is not None and self._done:
             # Wait for this one: the driver's next look at the progress sees all of this unit.
             self._wait(self._report(dict(self._done)))
+        result["finished"] = time.time()
         result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         result["rss_mb"] = resident_mb()
         return result
 
 
-def _node_id() -> str | None:
-    """The Ray node this worker runs on (None in a process without Ray)."""
+def _node() -> tuple[str, str]:
+    """The Ray node this worker runs on and its IP ("local" in a process without Ray)."""
     ray = sys.modules.get("ray")
     if ray is None or not ray.is_initialized():
-        return None
-    return ray.get_runtime_context().get_node_id()
+        return "local", "local"
+    return ray.get_runtime_context().get_node_id(), ray.util.get_node_ip_address()
 
 
 def resident_mb(pid: int | str = "self") -> float | None:

@@ -237,3 +237,16 @@ def labeled_frames_folder(video: str, destfolder: str | None = None) -> str:
     """``temp-<stem>/``: the PNG frames that ``create_labeled_video(save_frames=True)`` keeps."""
     folder = destfolder if destfolder else storage.parent(video)
     return storage.join(folder, f"temp-{storage.stem(video)}")
+
+
+# -- run reports of cluster jobs (beside the outputs) -------------------------------------------------
+RUN_REPORTS_DIR = "posering-runs"
+RUN_REPORT_FILES = {"report": "report.md", "videos": "videos.csv", "nodes": "nodes.csv",
+                    "throughput": "throughput.png"}
+
+
+def run_report_files(folder: str, run_name: str) -> dict[str, str]:
+    """``<folder>/posering-runs/<run>/{report.md, videos.csv, nodes.csv, throughput.png}``: one
+    analysis job's report (its name starts with its UTC start time, so runs sort in order)."""
+    base = storage.join(folder, RUN_REPORTS_DIR, run_name)
+    return {key: storage.join(base, name) for key, name in RUN_REPORT_FILES.items()}
