@@ -172,42 +172,13 @@ class _Steps(click.Group):
     """Commands built on demand; ``create-new-project`` is accepted for ``create_new_project``."""
 
     def list_commands(self, ctx):
-        return list(api.ENTRIES) + ["bench"]
+        return list(api.ENTRIES)
 
     def get_command(self, ctx, cmd_name):
         name = cmd_name.replace("-", "_")
-        if name == "bench":
-            return bench
         if name not in api.ENTRIES:
             return None
         return make_command(name, api.resolve(name))
-
-
-def _benchmarks() -> list[str]:
-    import pkgutil
-
-    import posering.bench
-
-    return sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(posering.bench.__path__)
-                  if not m.name.startswith("_"))
-
-
-@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
-                                 "help_option_names": []})
-@click.argument("name", required=False)
-@click.pass_context
-def bench(ctx: click.Context, name: str | None) -> None:
-    """Run a benchmark: posering bench NAME [its options] (posering bench NAME --help)."""
-    import importlib
-
-    names = _benchmarks()
-    if not name or name in ("-h", "--help"):
-        click.echo("Usage: posering bench NAME [OPTIONS]\n\nBenchmarks: " + ", ".join(names))
-        return
-    if name.replace("_", "-") not in names:
-        raise click.UsageError(f"no benchmark {name!r}; choose from {', '.join(names)}")
-    module = importlib.import_module(f"posering.bench.{name.replace('-', '_')}")
-    module.main(list(ctx.args))
 
 
 @click.group(cls=_Steps, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -32,7 +32,7 @@ def make_posed_project(folder: str, video: str, truth: np.ndarray, likelihood: n
     ``truth`` (frames, 4, 2) becomes the analysis (``likelihood`` defaults to 0.9 everywhere).
     """
     from posering.demo.synthetic import BODYPARTS, SKELETON
-    from posering.project.create import create_new_project
+    from posering.project.create_new_project import create_new_project
 
     config_path = create_new_project("demo", "me", [video], working_directory=folder, copy_videos=True)
     config = ProjectConfig.load(config_path)

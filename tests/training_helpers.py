@@ -19,7 +19,7 @@ def make_shuffle(config_path, net_type: str = "resnet_18", shuffle: int = 1, tra
     TrainingFraction, so the model folder keeps its name); ``overrides`` are dotted keys of the
     model config, e.g. ``**{"train_settings.batch_size": 2}``.
     """
-    from posering.dataset.create import create_training_dataset
+    from posering.dataset.create_training_dataset import create_training_dataset
     from posering.dataset.split import read_split, write_split
     from posering.model import load_model_config
 

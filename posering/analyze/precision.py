@@ -34,7 +34,7 @@ def cpu_has_fast_bf16() -> bool:
 def choose_precision(model_ref: ModelRef, video: str, device: str | None, sample_frames: int = 12,
                      tolerance_px: float = 1.0, min_likelihood: float = 0.05) -> str:
     """The concrete precision that "auto" means for this model on this machine."""
-    from posering.analyze.model import load_predictor
+    from posering.analyze.predictor import load_predictor
     from posering.model.build import pick_device
 
     target = pick_device(device or "auto")

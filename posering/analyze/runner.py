@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from tqdm.auto import tqdm
 
 from posering.analyze.engine import InferenceEngine, _groups
-from posering.analyze.model import load_predictor, set_threads
+from posering.analyze.predictor import load_predictor, set_threads
 from posering.analyze.settings import AnalysisSettings
 from posering.analyze.shards import Shard
 from posering.project.models import ModelRef

@@ -16,7 +16,7 @@ import ray
 
 from posering import storage
 from posering.analyze.engine import InferenceEngine
-from posering.analyze.model import load_predictor, set_threads
+from posering.analyze.predictor import load_predictor, set_threads
 from posering.analyze.settings import AnalysisSettings
 from posering.analyze.shards import Shard
 from posering.errors import PoseringError

@@ -20,7 +20,7 @@ from posering import labels, storage
 from posering.demo.synthetic import BODYPARTS, SKELETON, Scene, render_video
 from posering.frames.images import save_frames
 from posering.project import ProjectConfig, ProjectPaths
-from posering.project.create import create_new_project
+from posering.project.create_new_project import create_new_project
 from posering.project.paths import frame_image_name
 
 log = logging.getLogger("posering.demo")

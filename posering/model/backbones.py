@@ -66,7 +66,7 @@ BACKBONES: dict[str, BackboneEntry] = {
         ),
         # The efficient modern backbone: MobileNetV4-conv-small ran a 640x480 frame in 29 ms on
         # 2 CPU cores (ONNX Runtime), vs 123 ms for MobileNetV2 and 518 ms for resnet_50
-        # (posering/bench/model_runtime.py). timm builds it at stride 32 only.
+        # (benchmarks/model_runtime.py). timm builds it at stride 32 only.
         BackboneEntry("mobilenet_v4_small", "mobilenetv4_conv_small", 960, 32, "Timm", (32,)),
     )
 }

@@ -4,7 +4,7 @@
 moves them to the device, normalises them there (/255, ImageNet mean and std), runs the network
 and decodes the poses there, returning an (N, K, 3) float32 tensor of x, y, likelihood.
 
-Defaults (precision="auto", backend="auto"), chosen by posering/bench/model_runtime.py on a
+Defaults (precision="auto", backend="auto"), chosen by benchmarks/model_runtime.py on a
 2-core AVX-512 (BF16) CPU, batches of 640x480 frames; see docs/benchmarks.md:
 - CPU: float32 through ONNX Runtime (the `onnx` extra), else torch float32 channels_last.
   ONNX Runtime was the fastest path that keeps DeepLabCut's numbers (ms per frame, torch fp32

@@ -240,7 +240,7 @@ class ProjectConfig:
     # -- validation ---------------------------------------------------------------------------------
     def validate(self) -> None:
         """Raise ConfigError naming the file and key for the first problem found."""
-        from posering.project.validate import validate_config
+        from posering.project.config_checks import validate_config
 
         validate_config(self.data, self.location)
 

@@ -13,10 +13,15 @@ the labeled-data folders found on disk also count as the project's videos for da
 
 from __future__ import annotations
 
+import logging
+
 from posering import storage
-from posering.errors import VideoError
+from posering.errors import ConfigError, VideoError
 from posering.project.config import ProjectConfig, is_placeholder
 from posering.project.paths import VIDEO_SUFFIXES, ProjectPaths
+from posering.video import probe
+
+log = logging.getLogger("posering.project")
 
 
 def resolve_video(config: ProjectConfig, video_key: str) -> str | None:
@@ -73,3 +78,36 @@ def collect_videos(videos: list[str] | str, videotype: str = "") -> list[str]:
         else:
             raise VideoError(f"{entry}: no such video file or folder")
     return sorted(dict.fromkeys(found))
+
+
+def probe_all(video_list: list[str]) -> dict:
+    """Each video's VideoInfo, probed before anything is written (an unreadable video fails here)."""
+    return {video: probe(video) for video in video_list}
+
+
+def add_videos_to_config(config: ProjectConfig, video_list: list[str], infos: dict, copy_videos: bool) -> list[str]:
+    """Link (or copy) videos into the project's videos/ folder and list them in ``video_sets``
+    with a full-frame crop; returns the added videos' locations (ones already listed are skipped)."""
+    paths = ProjectPaths(config)
+    video_sets = config.video_sets
+    known_stems = {storage.stem(key): key for key in video_sets}
+    stems = [storage.stem(v) for v in video_list]
+    duplicates = {s for s in stems if stems.count(s) > 1}
+    if duplicates:
+        raise ConfigError(f"two videos share the name {sorted(duplicates)[0]!r}; their labeled-data "
+                          "folders would collide: rename one")
+    added = []
+    for video in video_list:
+        target = storage.join(paths.videos_dir, storage.name(video))
+        if storage.stem(video) in known_stems:
+            log.info("%s is already in the project; skipped", video)
+            continue
+        if storage.normalize(video) != storage.normalize(target):
+            how = storage.symlink_or_copy(video, target, copy_file=copy_videos)
+            log.info("%s %s into %s", how, video, paths.videos_dir)
+        info = infos[video]
+        video_sets[target] = {"crop": f"0, {info.width}, 0, {info.height}"}
+        storage.makedirs(paths.labeled_folder(storage.stem(video)))
+        added.append(target)
+    config["video_sets"] = video_sets
+    return added

@@ -28,7 +28,7 @@ from posering.train.loop import train
 from posering.train.record import LogCapture, TrainingRecorder
 from posering.train.snapshots import SnapshotKeeper, snapshot_files, latest_resumable, read_snapshot
 from posering.train.split import load_training_set
-from posering.train.validate import TestSetEvaluator
+from posering.train.holdout import TestSetEvaluator
 
 log = logging.getLogger("posering.train")
 

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from posering.bench._shared import install_random_model
+from tests.random_model import install_random_model
 from posering.project import ProjectConfig
 
 

@@ -161,7 +161,7 @@ def test_dynamic_never_confident_equals_full_frame(analysis_project, videos_dir,
 def test_dynamic_crops_follow_the_previous_frame(analysis_project, videos_dir, tmp_path):
     """threshold 0: every frame after a shard's first is cut around the last pose."""
     from posering.analyze.dynamic import DynamicCropper
-    from posering.analyze.model import load_predictor
+    from posering.analyze.predictor import load_predictor
     from posering.project import load_config
     from posering.project.models import resolve_model
     from posering.video import VideoReader
@@ -185,7 +185,7 @@ def test_dynamic_crops_follow_the_previous_frame(analysis_project, videos_dir, t
 
 
 def test_time_lapse_frames_give_the_same_numbers_as_the_video(analysis_project, videos_dir, tmp_path):
-    from posering.analyze.timelapse import analyze_time_lapse_frames
+    from posering.analyze.analyze_time_lapse_frames import analyze_time_lapse_frames
     from posering.frames.images import save_frames
 
     scorer = analyze_videos(analysis_project, [str(videos_dir)], num_workers=0, destfolder=str(tmp_path / "v"))
@@ -217,7 +217,7 @@ def test_dynamic_crops_of_a_groupnorm_network_keep_its_full_frame_poses(tmp_path
     from posering.demo.run import make_demo_project
     from posering.analyze.engine import REFERENCE_REFRESH
     from posering.project import ProjectConfig
-    from tests.analyze.conftest import install_random_model
+    from tests.random_model import install_random_model
 
     config = make_demo_project(str(tmp_path_factory.mktemp("groupnorm") / "demo"), nframes=40, nlabeled=10)
     install_random_model(config, "resnet_50")

@@ -1,4 +1,4 @@
-"""posering bench analyze-memory: it finds the worker process and samples its memory."""
+"""python -m benchmarks.analyze_memory: it finds the worker process and samples its memory."""
 
 import math
 
@@ -7,7 +7,7 @@ import pytest
 
 @pytest.mark.slow
 def test_memory_benchmark_samples_the_worker(ray_session, tmp_path, capsys):
-    from posering.bench.analyze_memory import main
+    from benchmarks.analyze_memory import main
 
     (row,) = main(["--minutes", "0.05", "--workdir", str(tmp_path), "--plot", str(tmp_path / "rss.png")])
     assert row["shards"] >= 1

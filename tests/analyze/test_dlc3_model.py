@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from posering.analyze.engine import InferenceEngine
-from posering.analyze.model import load_predictor
+from posering.analyze.predictor import load_predictor
 from posering.analyze.settings import AnalysisSettings
 from posering.analyze.shards import Shard
 from posering.project import load_config

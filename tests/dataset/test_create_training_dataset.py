@@ -9,8 +9,8 @@ import yaml
 
 from posering import labels, storage
 from posering.cli import main
-from posering.dataset.create import create_training_dataset
-from posering.dataset.comparison import create_training_model_comparison
+from posering.dataset.create_training_dataset import create_training_dataset
+from posering.dataset.create_training_model_comparison import create_training_model_comparison
 from posering.dataset.split import read_split
 from posering.project import ProjectConfig, ProjectPaths
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from posering import labels, storage
-from posering.dataset.create import create_training_dataset
+from posering.dataset.create_training_dataset import create_training_dataset
 from posering.errors import DatasetError
 from posering.project import ProjectConfig, ProjectPaths
 

@@ -5,8 +5,8 @@ import pytest
 
 from posering import labels, storage
 from posering.cli import main
-from posering.dataset.create import create_training_dataset
-from posering.dataset.merge import merge_datasets
+from posering.dataset.create_training_dataset import create_training_dataset
+from posering.dataset.merge_datasets import merge_datasets
 from posering.errors import DatasetError
 from posering.project import ProjectConfig, ProjectPaths
 

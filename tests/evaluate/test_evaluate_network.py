@@ -9,7 +9,7 @@ import pytest
 
 from posering import labels, storage
 from posering.evaluate.evaluate_network import INDEX_COLUMNS, VALUE_COLUMNS, evaluate_network
-from posering.evaluate.maps import extract_save_all_maps
+from posering.evaluate.extract_save_all_maps import extract_save_all_maps
 from posering.evaluate.metrics import evaluate_poses
 from posering.project import ProjectPaths, load_config
 from posering.project.paths import scorer_name

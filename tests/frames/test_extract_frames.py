@@ -6,11 +6,11 @@ import pytest
 from posering import labels, storage
 from posering.cli import main
 from posering.errors import ConfigError, PoseringError, VideoError
-from posering.frames.extract import extract_frames
+from posering.frames.extract_frames import extract_frames
 from posering.frames.images import decode_image
 from posering.frames.kmeans import pick_kmeans, rng_for, sample_thumbnails
 from posering.project import ProjectConfig, ProjectPaths
-from posering.project.create import add_new_videos
+from posering.project.add_new_videos import add_new_videos
 from posering.video import VideoReader
 
 
@@ -159,7 +159,7 @@ def test_kmeans_takes_one_frame_per_look(synthetic_video):
 
 def test_s3_project(s3, synthetic_video):
     """A project in a bucket: the video is read through the cache, frames are written to s3."""
-    from posering.project.create import create_new_project
+    from posering.project.create_new_project import create_new_project
 
     config = create_new_project("remote", "me", [synthetic_video[0]], working_directory=s3)
     assert config.startswith("s3://")

@@ -11,7 +11,7 @@ import pytest
 
 from posering import labels
 from posering.errors import PoseringError
-from posering.frames.outliers import extract_outlier_frames, find_candidates
+from posering.frames.extract_outlier_frames import extract_outlier_frames, find_candidates
 from posering.post.analysis_files import AnalysisTarget
 from posering.project import ProjectConfig
 from tests.posed_project import make_posed_project

@@ -17,7 +17,7 @@ import yaml
 from posering.errors import ModelError
 from posering.interop.export_dlc import export_dlc
 
-from tests.analyze.conftest import install_random_model
+from tests.random_model import install_random_model
 
 MODEL = "dlc-models-pytorch/iteration-0/openfieldOct30-trainset95shuffle1"
 

@@ -8,7 +8,7 @@ import pytest
 from posering import labels
 from posering.cli import main
 from posering.errors import LabelsError
-from posering.frames.outliers import extract_outlier_frames
+from posering.frames.extract_outlier_frames import extract_outlier_frames
 from posering.labeling import load_for_refinement, refine_labels, save_refined
 from posering.project import ProjectConfig, ProjectPaths
 from tests.posed_project import make_posed_project

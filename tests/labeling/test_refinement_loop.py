@@ -10,12 +10,12 @@ import pytest
 
 from posering import labels
 from posering.analyze.analyze_videos import analyze_videos
-from posering.dataset.create import create_training_dataset
-from posering.dataset.merge import merge_datasets
-from posering.frames.outliers import extract_outlier_frames
+from posering.dataset.create_training_dataset import create_training_dataset
+from posering.dataset.merge_datasets import merge_datasets
+from posering.frames.extract_outlier_frames import extract_outlier_frames
 from posering.labeling import load_for_refinement, save_refined
 from posering.project import ProjectConfig, ProjectPaths
-from tests.analyze.conftest import install_random_model
+from tests.random_model import install_random_model
 
 
 @pytest.mark.slow

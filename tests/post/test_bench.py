@@ -1,4 +1,4 @@
-from posering.bench.filter_arima import main, synthetic_poses
+from benchmarks.filter_arima import main, synthetic_poses
 from posering.post.poses import validate_poses
 
 

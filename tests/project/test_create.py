@@ -10,7 +10,8 @@ from posering import storage
 from posering.errors import PoseringError, VideoError
 from posering.project import ProjectConfig
 from posering.project.config import KNOWN_KEYS
-from posering.project.create import add_new_videos, create_new_project
+from posering.project.add_new_videos import add_new_videos
+from posering.project.create_new_project import create_new_project
 
 from tests.conftest import SHARED_DATA, needs_shared_data
 

@@ -12,7 +12,7 @@ from posering import storage
 from posering.frames.images import decode_image
 from posering.post.analysis_files import AnalysisTarget, analysis_crop
 from posering.video import VideoReader
-from posering.viz.labeled_video import PARTS_FOLDER, create_labeled_video
+from posering.viz.create_labeled_video import PARTS_FOLDER, create_labeled_video
 
 JET = [np.array(matplotlib.colormaps["jet"](v)[:3]) * 255 for v in np.linspace(0, 1, 4)]
 

@@ -8,12 +8,18 @@ import subprocess
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data_location() -> Path:
+    """Where DeepLabCut's example data should be: $POSERING_SHARED_DATA, else ../shared/data
+    beside the checkout (it may be absent)."""
+    return Path(os.environ.get("POSERING_SHARED_DATA") or REPO.parent / "shared" / "data")
 
 
 def shared_data() -> Path:
-    """DeepLabCut's example data: $POSERING_SHARED_DATA, else ../shared/data beside the checkout."""
-    candidate = Path(os.environ.get("POSERING_SHARED_DATA") or REPO.parent / "shared" / "data")
+    """DeepLabCut's example data; exits with advice where it is absent."""
+    candidate = shared_data_location()
     if not candidate.is_dir():
         raise SystemExit(f"{candidate}: DeepLabCut's example data is needed; set POSERING_SHARED_DATA")
     return candidate
@@ -76,31 +82,3 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
     return str(value)
-
-
-def install_random_model(config_path: str, net_type: str = "mobilenet_v4_small", epoch: int = 5) -> None:
-    """Give a project's shuffle 1 a seeded, untrained network (for throughput and memory
-    benchmarks and for tests that pin analysis mechanics, not accuracy)."""
-    import torch
-
-    from posering.model.build import build_model, save_snapshot
-    from posering.model.config import make_model_config, parse_model_config, save_model_config
-    from posering.project import ProjectConfig, ProjectPaths
-
-    config = ProjectConfig.load(config_path)
-    paths = ProjectPaths(config)
-    model_config_file = paths.model_config_file(0.95, 1)
-    model_config = make_model_config(net_type, config.bodyparts, config.project_path, model_config_file)
-    save_model_config(model_config, model_config_file)
-    torch.manual_seed(0)
-    model = build_model(parse_model_config(model_config, model_config_file))
-    save_snapshot(paths.train_dir(0.95, 1) + f"/snapshot-{epoch:03d}.pt", model, {"epoch": epoch})
-
-
-def random_model_project(work: Path, net_type: str) -> str:
-    """A small demo project under ``work/project`` with an untrained ``net_type``; its config."""
-    from posering.demo.run import make_demo_project
-
-    config_path = make_demo_project(str(work / "project"), nframes=60, nlabeled=5)
-    install_random_model(config_path, net_type, epoch=1)
-    return config_path

@@ -1,6 +1,6 @@
 """Time and peak memory of extract_frames (kmeans and uniform) on a 20-minute 640x480 video.
 
-    python -m posering.bench.extract [--minutes 20] [--workdir /tmp/posering-bench]
+    python -m benchmarks.extract [--minutes 20] [--workdir /tmp/posering-bench]
 
 The synthetic video (posering.demo.synthetic at 640x480, 30 fps) is rendered once into the work
 folder and reused. Each method then runs in its own fresh project and its own Python process, so
@@ -21,11 +21,11 @@ import time
 
 WORKER = """
 import json, sys, time
-import posering.frames.extract, sklearn.cluster, cv2
+import posering.frames.extract_frames, sklearn.cluster, cv2
 method, config = sys.argv[1], sys.argv[2]
 start = time.perf_counter()
 if method != "baseline":
-    result = posering.frames.extract.extract_frames(config, algo=method)
+    result = posering.frames.extract_frames.extract_frames(config, algo=method)
     frames = sum(r["added"] for r in result.values())
 else:
     frames = 0
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "posering-bench"))
     args = parser.parse_args(argv)
-    from posering.project.create import create_new_project
+    from posering.project.create_new_project import create_new_project
     from posering.video import probe
 
     os.makedirs(args.workdir, exist_ok=True)

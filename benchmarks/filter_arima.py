@@ -1,7 +1,7 @@
 """Time the ARIMA filter on a long synthetic pose table, serially and as Ray tasks.
 
-    python -m posering.bench.filter_arima                  # 30 min at 30 fps, 4 bodyparts
-    python -m posering.bench.filter_arima --minutes 5 --num-cpus 4
+    python -m benchmarks.filter_arima                  # 30 min at 30 fps, 4 bodyparts
+    python -m benchmarks.filter_arima --minutes 5 --num-cpus 4
 
 Each bodypart/axis is one independent SARIMAX fit (8 series for 4 bodyparts), so the Ray run
 can at best divide the serial time by min(series, cores). The table is a smooth random walk per

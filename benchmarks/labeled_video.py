@@ -1,7 +1,7 @@
 """Frames per second of create_labeled_video's fast path (OpenCV drawing) on a real video.
 
-    python -m posering.bench.labeled_video                 # the openfield video of ../shared/data
-    python -m posering.bench.labeled_video --video v.mp4 --poses v_poses.h5 --workers 0 2 4
+    python -m benchmarks.labeled_video                 # the openfield video of ../shared/data
+    python -m benchmarks.labeled_video --video v.mp4 --poses v_poses.h5 --workers 0 2 4
 
 The poses: an analysis file given with ``--poses``, or, by default, a plausible table made by
 following the dark animal on the light floor (the openfield mouse): the body's dark blob gives
@@ -23,18 +23,18 @@ import dataclasses
 import os
 import tempfile
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pandas as pd
 
+from benchmarks._shared import shared_data_location
 from posering.post.poses import from_arrays, to_arrays
 from posering.video import VideoReader
 from posering.viz.draw import PoseStyle, visible_points
 from posering.viz.render import RenderJob, render_whole
 
-OPENFIELD = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "openfield-Pranav-2018-10-30" / "videos" / "m3v1mp4.mp4"
+OPENFIELD = shared_data_location() / "openfield-Pranav-2018-10-30" / "videos" / "m3v1mp4.mp4"
 BODYPARTS = ["snout", "leftear", "rightear", "tailbase"]
 SKELETON = [["snout", "leftear"], ["snout", "rightear"], ["leftear", "tailbase"], ["rightear", "tailbase"]]
 
@@ -104,7 +104,7 @@ def _job(video: str, poses: pd.DataFrame, out: str, matplotlib: bool = False) ->
 def _warm_up(i: int) -> int:
     """Workers import the drawing modules before the clock starts (seconds on a busy machine)."""
     import posering.viz.frame_figure  # noqa: F401
-    import posering.viz.labeled_video  # noqa: F401
+    import posering.viz.create_labeled_video  # noqa: F401
 
     return i
 
@@ -114,7 +114,7 @@ def _on_ray(job: RenderJob, points: np.ndarray, workers: int) -> float:
     import ray
 
     from posering.ray_utils import run_tasks
-    from posering.viz.labeled_video import _segment_size, render_video_on_ray
+    from posering.viz.create_labeled_video import _segment_size, render_video_on_ray
 
     ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
     try:

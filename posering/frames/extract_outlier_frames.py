@@ -29,7 +29,7 @@ import pandas as pd
 
 from posering import labels, storage
 from posering.errors import PoseringError
-from posering.frames.extract import existing_frame_indices
+from posering.frames.extract_frames import existing_frame_indices
 from posering.frames.images import encode_png, save_frames
 from posering.frames.kmeans import TARGET_CANDIDATES, pick_kmeans, rng_for, thumbnail
 from posering.post.analysis_files import (AnalysisTarget, analysis_crop, analysis_targets, full_frame_poses,

@@ -1,6 +1,6 @@
 """Throughput as Ray nodes are added: one worker per node, shards spread over the nodes.
 
-    posering bench analyze-nodes --nodes 1 2 --cpus-per-node 1
+    python -m benchmarks.analyze_nodes --nodes 1 2 --cpus-per-node 1
 
 Starts a local multi-node Ray cluster (``ray.cluster_utils.Cluster``: real raylets, one per
 node, on this machine), renders one synthetic 640x480 video, and analyzes it with a small
@@ -17,7 +17,8 @@ from pathlib import Path
 
 import yaml
 
-from posering.bench._shared import random_model_project, table, timed
+from benchmarks._shared import table, timed
+from tests.random_model import random_model_project
 
 
 def _analyze(config: str, video: Path, out: Path, workers: int, address: str) -> tuple[float, dict]:
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
     from posering.demo.synthetic import Scene, render_video
 
-    parser = argparse.ArgumentParser(prog="posering bench analyze-nodes", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.analyze_nodes", description=__doc__.split("\n\n")[0])
     parser.add_argument("--nodes", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--cpus-per-node", type=int, default=1)
     parser.add_argument("--frames", type=int, default=900)

@@ -9,7 +9,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from posering import labels, storage
-from posering.analyze.model import load_predictor
+from posering.analyze.predictor import load_predictor
 from posering.errors import PoseringError
 from posering.frames.images import decode_image
 from posering.project import load_config

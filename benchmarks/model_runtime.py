@@ -1,6 +1,6 @@
 """Measure the inference paths of the pose network and how accurate each is.
 
-    python -m posering.bench.model_runtime [--nets resnet_50,mobilenet_v2_1.0,mobilenet_v4_small]
+    python -m benchmarks.model_runtime [--nets resnet_50,mobilenet_v2_1.0,mobilenet_v4_small]
         [--batch 8] [--repeats 3] [--threads 2] [--compile] [--onnx] [--device cpu]
 
 For each network, on a batch of 640x480 frames (the real openfield clip when ../shared/data is
@@ -14,13 +14,13 @@ its coordinate differences are those of a real (weakly trained) model.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from benchmarks._shared import shared_data_location
 from posering.model import build_model, make_model_config, parse_model_config
 from posering.model.build import load_snapshot, load_weights
 from posering.model.pretrained import init_backbone_weights
@@ -30,8 +30,7 @@ _MODEL_DIR = "dlc3-openfield-resnet50/dlc-models-pytorch/iteration-0/openfieldOc
 
 
 def shared_data() -> Path | None:
-    env = os.environ.get("POSERING_SHARED_DATA")
-    path = Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    path = shared_data_location()
     return path if path.is_dir() else None
 
 

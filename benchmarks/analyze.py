@@ -1,9 +1,9 @@
 """Video analysis throughput: the raw model (ceiling), the single-process path, Ray with 1 and 2
 workers, and, when a DeepLabCut venv is given, DeepLabCut 3 on the same video and weights.
 
-    posering bench analyze                          # DeepLabCut 3's resnet_50 on the 600-frame clip
-    posering bench analyze --dlc-python /opt/dlc/bin/python --dynamic 0.5,10
-    posering bench analyze --config my/config.yaml --video my.mp4 --paths ceiling,ray1
+    python -m benchmarks.analyze                          # DeepLabCut 3's resnet_50 on the 600-frame clip
+    python -m benchmarks.analyze --dlc-python /opt/dlc/bin/python --dynamic 0.5,10
+    python -m benchmarks.analyze --config my/config.yaml --video my.mp4 --paths ceiling,ray1
 
 Prints a Markdown table (frames/s, share of the ceiling) and writes the rows as JSON (--out).
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from posering.bench._shared import dlc3_project, run_external, table, timed
+from benchmarks._shared import dlc3_project, run_external, table, timed
 
 DLC_SCRIPT = textwrap.dedent("""
     import sys, time, torch, deeplabcut
@@ -34,7 +34,7 @@ DLC_SCRIPT = textwrap.dedent("""
 
 
 def _args(argv):
-    parser = argparse.ArgumentParser(prog="posering bench analyze", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.analyze", description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", help="project config.yaml (default: DeepLabCut 3's openfield model)")
     parser.add_argument("--video", help="video to analyze (default: the 600-frame openfield clip)")
     parser.add_argument("--shuffle", type=int, default=1)
@@ -57,7 +57,7 @@ def _args(argv):
 
 def ceiling(config: str, video: str, shuffle: int, batch_size: int, precision: str, frames: int) -> float:
     """Frames/s of the model alone on frames already in memory (after one warm-up batch)."""
-    from posering.analyze.model import load_predictor
+    from posering.analyze.predictor import load_predictor
     from posering.project import load_config
     from posering.project.models import resolve_model
     from posering.video import VideoReader

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from posering.dataset.collect import collect_labels
-from posering.dataset.create import _make_splits, check_augmenter, write_dataset
+from posering.dataset.create_training_dataset import _make_splits, check_augmenter, write_dataset
 from posering.dataset.metadata import read_metadata
 from posering.dataset.split import Split, random_split
 from posering.errors import DatasetError

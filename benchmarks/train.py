@@ -1,8 +1,8 @@
 """Training benchmarks on DeepLabCut's openfield project (95% train split, shuffle 1).
 
-    python -m posering.bench.train throughput [--net resnet_50] [--batch 8] [--steps 6]
+    python -m benchmarks.train throughput [--net resnet_50] [--batch 8] [--steps 6]
         [--variants fp32,auto]
-    python -m posering.bench.train rmse [--net mobilenet_v2_1.0] [--minutes 30] [--eval-every 3]
+    python -m benchmarks.train rmse [--net mobilenet_v2_1.0] [--minutes 30] [--eval-every 3]
         [--crop 256] [--lr 0.001] [--batch 8]
 
 ``throughput``: training images/s of the real loop (augmentation, loading, forward, targets,
@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from posering.bench._shared import _writable_copy, shared_data, table
+from benchmarks._shared import _writable_copy, shared_data, table
 
-log = logging.getLogger("posering.bench")
+log = logging.getLogger("benchmarks")
 
 VARIANTS = {  # name: (precision, channels_last, compile)
     "fp32": ("fp32", False, False),
@@ -46,7 +46,7 @@ VARIANTS = {  # name: (precision, channels_last, compile)
 
 def openfield_shuffle(workdir: Path, net_type: str, overrides: dict) -> tuple[str, dict]:
     """A fresh copy of openfield with shuffle 1 (95%) for `net_type`; (config path, model config)."""
-    from posering.dataset.create import create_training_dataset
+    from posering.dataset.create_training_dataset import create_training_dataset
     from posering.model import load_model_config, save_model_config
     from posering.project import ProjectPaths, load_config
     from posering.train.train_network import set_dotted
@@ -128,7 +128,7 @@ def rmse_curve(args) -> list[dict]:
     from posering.project import ProjectPaths, load_config
     from posering.train.loop import Hooks, train
     from posering.train.snapshots import snapshot_name, write_snapshot
-    from posering.train.validate import TestSetEvaluator
+    from posering.train.holdout import TestSetEvaluator
 
     overrides = {
         "posering.weight_init": args.weight_init,
@@ -241,7 +241,7 @@ def write_curve(rows: list[dict], workdir: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="posering bench train", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.train", description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", default="/tmp/posering-bench-train")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     sub = parser.add_subparsers(dest="what", required=True)

@@ -1,6 +1,6 @@
 """Train the resnet_50 that the analysis benchmarks use: one that really tracks the mouse.
 
-    posering bench tracking-resnet50 --workdir /data/bench --epochs 110
+    python -m benchmarks.tracking_resnet50 --workdir /data/bench --epochs 110
 
 The openfield project of ../shared/data, DeepLabCut 3's own split of shuffle 1 (110 training /
 6 test frames), resnet_50 (timm resnet50_gn, output stride 16) from random initialisation,
@@ -18,7 +18,7 @@ import logging
 import shutil
 from pathlib import Path
 
-from posering.bench._shared import _writable_copy, shared_data
+from benchmarks._shared import _writable_copy, shared_data
 
 
 def prepare(workdir: Path) -> str:
@@ -50,7 +50,7 @@ def prepare(workdir: Path) -> str:
 def main(argv: list[str] | None = None) -> str:
     import posering as pr
 
-    parser = argparse.ArgumentParser(prog="posering bench tracking-resnet50", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.tracking_resnet50", description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--epochs", type=int, default=110)
     args = parser.parse_args(argv)

@@ -1,6 +1,6 @@
 """Memory of an analysis worker against video length (it must not grow with the video).
 
-    posering bench analyze-memory --minutes 1 30 --plot docs/img/analysis_worker_rss.png
+    python -m benchmarks.analyze_memory --minutes 1 30 --plot docs/img/analysis_worker_rss.png
 
 Renders synthetic 640x480 videos of each length once (into --workdir) and analyzes each on one
 Ray worker with a small untrained network (memory, not accuracy, is measured). While a video is
@@ -23,7 +23,8 @@ from pathlib import Path
 
 import yaml
 
-from posering.bench._shared import random_model_project, table, timed
+from benchmarks._shared import table, timed
+from tests.random_model import random_model_project
 
 COLUMNS = ["video", "shards", "frames/s", "RSS after first shard", "RSS after last shard",
            "median, 2nd half", "largest, 2nd half", "peak RSS"]
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     from posering.analyze.analyze_videos import analyze_videos
     from posering.demo.synthetic import Scene, render_video
 
-    parser = argparse.ArgumentParser(prog="posering bench analyze-memory", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.analyze_memory", description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, nargs="+", default=[1, 30])
     parser.add_argument("--net-type", default="mobilenet_v4_small")
     parser.add_argument("--workdir", default=None)
