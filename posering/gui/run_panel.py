@@ -29,7 +29,7 @@ class RunPanel:
 
     def build(self, parent=0, width: int = -1) -> None:
         t = self.tag
-        with dpg.group(tag=t, **({"parent": parent} if parent else {})):
+        with dpg.group(tag=t, show=False, **({"parent": parent} if parent else {})):
             with dpg.group(horizontal=True):
                 dpg.add_progress_bar(tag=f"{t}.bar", width=width if width > 0 else 420, default_value=0.0,
                                      overlay="")
@@ -51,6 +51,7 @@ class RunPanel:
             return None
         self.on_done, self.on_update = on_done, on_update
         self.run = self.app.runs.start(Run(title, calls, on_change=self._mark), env=env)
+        dpg.configure_item(self.tag, show=True)
         self._build_rows()
         self._changed = True
         self.tick()
