@@ -115,10 +115,7 @@ def plain(value: Any) -> Any:
 
 def main(fd: int) -> None:
     """Run the calls read from stdin, reporting on ``fd``."""
-    try:
-        os.nice(5)  # the window, not the run, gets the CPU first: it must keep redrawing
-    except OSError:
-        pass
+    _die_with_parent()
     pipe = Pipe(fd)
     calls = json.loads(sys.stdin.read() or "[]")
 
@@ -136,13 +133,19 @@ def main(fd: int) -> None:
     def report() -> None:
         from tqdm.std import tqdm
 
-        last = None
+        last, parent = None, os.getppid()
         while not done.wait(POLL_S):
             bars = bar_snapshot(list(tqdm._instances))
             lines = handler.take()
-            if bars != last or lines:
-                pipe.send("progress", current["index"], bars if bars != last else None, lines)
-                last = bars
+            try:
+                if os.getppid() != parent:
+                    raise BrokenPipeError("the window has gone")
+                if bars != last or lines:
+                    pipe.send("progress", current["index"], bars if bars != last else None, lines)
+                    last = bars
+            except OSError:  # nobody is listening any more: stop the step, as a cancel would
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
 
     threading.Thread(target=report, daemon=True, name="posering-run-report").start()
     state, error, trace = "done", None, ""
@@ -162,9 +165,25 @@ def main(fd: int) -> None:
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         done.set()
-    pipe.send("progress", current["index"], None, handler.take())
-    pipe.send("end", state, error, trace)
+    try:
+        pipe.send("progress", current["index"], None, handler.take())
+        pipe.send("end", state, error, trace)
+    except OSError:  # the window has gone
+        pass
     _shutdown_ray()
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel send SIGTERM when the window's process dies (the reporting
+    thread also notices, on every system, within POLL_S)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
 
 
 def _shutdown_ray() -> None:

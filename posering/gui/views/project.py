@@ -17,7 +17,8 @@ from posering.gui import theme
 from posering.gui.frame_plot import FramePlot
 from posering.gui.run_panel import RunPanel
 from posering.gui.state import recent
-from posering.gui.state.config_form import FIELDS, FLAG, NAMES, ConfigForm, SkeletonBuilder
+from posering.gui.config_fields import ConfigFields
+from posering.gui.state.config_form import FIELDS, ConfigForm, SkeletonBuilder
 from posering.gui.state.images import prepare
 from posering.gui.state.project import (is_video, labeled_example, nearest_bodypart, new_project_arguments,
                                         split_lines, video_rows)
@@ -35,7 +36,7 @@ class ProjectView(View):
 
     def __init__(self, app):
         super().__init__(app)
-        self.form: ConfigForm | None = None
+        self.settings = ConfigFields(app, "project.settings", [field.key for field in FIELDS])
         self.builder: SkeletonBuilder | None = None
         self.example = None
         self.create_panel = RunPanel(app, "project.create_run", rows=False)
@@ -130,29 +131,8 @@ class ProjectView(View):
             dpg.add_button(label="Revert", tag="project.form.revert", width=90, callback=lambda: self.revert_form())
             dpg.add_text("", tag="project.form.state", wrap=900)
         with dpg.child_window(tag="project.form", border=False):
-            with dpg.table(header_row=False, policy=dpg.mvTable_SizingFixedFit, borders_innerH=True):
-                dpg.add_table_column(width_fixed=True, init_width_or_weight=190)
-                dpg.add_table_column(width_fixed=True, init_width_or_weight=300)
-                dpg.add_table_column(width_stretch=True)
-                for field in FIELDS:
-                    with dpg.table_row():
-                        label = dpg.add_text(field.label)
-                        with dpg.tooltip(label):
-                            dpg.add_text(f"{field.key}: {field.help}")
-                        tag = f"project.field.{field.key}"
-                        if field.kind == FLAG:
-                            dpg.add_checkbox(tag=tag, callback=lambda s, a, u: self.edit(u, "true" if a else "false"),
-                                             user_data=field.key)
-                        elif field.choices:
-                            dpg.add_combo(list(field.choices), tag=tag, width=280, user_data=field.key,
-                                          callback=lambda s, a, u: self.edit(u, a))
-                        else:
-                            self.app.text_inputs.append(dpg.add_input_text(
-                                tag=tag, width=280, multiline=field.kind == NAMES, height=130 if field.kind == NAMES else 0,
-                                user_data=field.key, callback=lambda s, a, u: self.edit(u, a)))
-                        with dpg.group():
-                            dpg.add_text(field.help, tag=f"project.help.{field.key}", color=theme.DIM, wrap=640)
-                            dpg.add_text("", tag=f"project.error.{field.key}", color=theme.ERROR, wrap=640, show=False)
+            self.settings.build()
+        self.settings.on_change = self._form_state
 
     def _build_skeleton(self) -> None:
         with dpg.group(horizontal=True):
@@ -187,8 +167,8 @@ class ProjectView(View):
         recent.remember(config.location)
         self._fill_recent()
         self._fill_videos()
-        self.form = ConfigForm(config)
-        self._fill_form()
+        self.settings.load(config)
+        self._form_state()
         self._fill_skeleton()
 
     def _fill_recent(self) -> None:
@@ -260,29 +240,8 @@ class ProjectView(View):
                 dpg.add_text(row.crop or "-")
 
     # -- settings -----------------------------------------------------------------------------------------
-    def _fill_form(self) -> None:
-        for field in FIELDS:
-            tag = f"project.field.{field.key}"
-            text = self.form.texts[field.key]
-            dpg.set_value(tag, text == "true" if field.kind == FLAG else text)
-            self._show_error(field.key)
-        self._form_state()
-
-    def edit(self, key: str, text: str) -> None:
-        if self.form is None:
-            return
-        self.form.set(key, text)
-        self._show_error(key)
-        self._form_state()
-
-    def _show_error(self, key: str) -> None:
-        message = self.form.errors.get(key) if self.form else None
-        dpg.configure_item(f"project.error.{key}", show=bool(message))
-        dpg.configure_item(f"project.help.{key}", show=not message)
-        dpg.set_value(f"project.error.{key}", message or "")
-
     def _form_state(self) -> None:
-        changed, errors = self.form.changed, self.form.errors
+        changed, errors = self.settings.changed, self.settings.errors
         if errors:
             text, color = f"{len(errors)} value(s) refused; fix them to save", theme.ERROR
         elif changed:
@@ -293,35 +252,26 @@ class ProjectView(View):
         dpg.configure_item("project.form.state", color=color)
 
     def save_form(self) -> bool:
-        if self.form is None:
-            return True
-        if self.form.errors:
-            key, message = next(iter(self.form.errors.items()))
-            self.app.status(f"not saved: {message}", error=True)
-            return False
-        try:
-            config = self.form.save()
-        except ConfigError as exc:
-            self.app.status(f"not saved: {exc}", error=True)
+        config = self.settings.save()
+        if config is None:
             return False
         self.app.open_project(config.location)
         self.app.status(f"saved {config.location}")
         return True
 
     def revert_form(self) -> None:
-        if self.form is not None:
-            self.form.revert()
-            self._fill_form()
+        self.settings.revert()
+        self._form_state()
 
     def unsaved(self) -> str | None:
-        if self.form is not None and self.form.changed:
-            return f"config.yaml settings: {', '.join(self.form.changed)}"
+        if self.settings.changed:
+            return f"config.yaml settings: {', '.join(self.settings.changed)}"
         if self.builder is not None and self.builder.bones != self.app.config.skeleton:
             return "the skeleton"
         return None
 
     def save_all(self) -> bool:
-        ok = self.save_form() if self.form is not None and self.form.changed else True
+        ok = self.save_form() if self.settings.changed else True
         if ok and self.builder is not None and self.builder.bones != self.app.config.skeleton:
             ok = self.save_skeleton()
         return ok
