@@ -14,7 +14,7 @@ from typing import Callable
 # name -> "module:function". Order is the workflow's order (used by `posering --help`).
 ENTRIES: dict[str, str] = {
     "demo": "posering.demo:demo",
-    "gui": "posering.gui.launch:gui",
+    "gui": "posering.gui:gui",
     "create_new_project": "posering.project.create_new_project:create_new_project",
     "add_new_videos": "posering.project.add_new_videos:add_new_videos",
     "extract_frames": "posering.frames.extract_frames:extract_frames",

@@ -177,6 +177,14 @@ def version(location: str) -> str | None:
     return str(tag) if tag else f"{info.get('size')}-{info.get('LastModified') or info.get('mtime')}"
 
 
+def fingerprint(location: str) -> str:
+    """A string that changes when the file changes (its location and :func:`version`): a cache key."""
+    current = version(location)
+    if current is None:
+        raise StorageError(f"{location}: not found")
+    return f"{location}|{current}"
+
+
 def listdir(location: str) -> list[str]:
     """Names (not full paths) of the entries of a folder, sorted; [] if it does not exist."""
     fs, path = filesystem(location)
@@ -317,10 +325,7 @@ def local_copy(location: str) -> Iterator[str]:
         yield location
         return
     fs, path = filesystem(location)
-    with _explained(location, "read it"):
-        info = fs.info(path)
-    tag = f"{location}|{info.get('size')}|{info.get('ETag') or info.get('mtime') or ''}"
-    digest = hashlib.sha1(tag.encode()).hexdigest()[:16]
+    digest = hashlib.sha1(fingerprint(location).encode()).hexdigest()[:16]
     cached = os.path.join(cache_dir(), f"{digest}-{name(location)}")
     if not os.path.exists(cached):
         tmp = f"{cached}.{uuid.uuid4().hex[:8]}.part"

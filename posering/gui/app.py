@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import os
 import time
 import traceback
 
@@ -173,6 +172,21 @@ class App:
             self.guard(view.on_project, config)
         self.status(f"opened {config.location}")
         return True
+
+    def close_project(self) -> None:
+        """Back to an empty window, as just opened: each view closes what it holds (unsaved
+        changes are the caller's to save first, see :meth:`confirm_switch`)."""
+        for view in self.views:
+            self.guard(view.close)
+            self.guard(view.on_project, None)
+        self.config = None
+        self.closed = False
+        for window in ("app.prompt", "app.help"):
+            dpg.configure_item(window, show=False)
+        dpg.set_value("app.project", "")
+        dpg.set_viewport_title("posering")
+        self.status("")
+        self.show(self.views[0].title)
 
     def confirm_switch(self) -> bool:
         """Before opening another project, save what the views hold (autosave makes this quick)."""
@@ -349,6 +363,3 @@ class App:
         self.closed = True
         dpg.stop_dearpygui()
 
-
-def display_available() -> bool:
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

@@ -52,8 +52,9 @@ class FramePlot:
     def build(self, parent, width: int = -1, height: int = -1) -> None:
         with dpg.plot(tag=self.plot, parent=parent, width=width, height=height, equal_aspects=True,
                       no_menus=True, no_box_select=True, no_title=True):
-            dpg.add_plot_axis(dpg.mvXAxis, tag=self.xaxis)
-            dpg.add_plot_axis(dpg.mvYAxis, tag=self.yaxis, invert=True)
+            axis = {"no_tick_labels": True, "no_tick_marks": True, "no_gridlines": True, "no_label": True}
+            dpg.add_plot_axis(dpg.mvXAxis, tag=self.xaxis, **axis)
+            dpg.add_plot_axis(dpg.mvYAxis, tag=self.yaxis, invert=True, **axis)
             dpg.add_plot_annotation(tag=f"{self.name}.hover", show=False, offset=(14, -14), clamped=True)
         self._texture_for(1, 1, np.zeros((1, 1, 4), np.float32))
         # uv flipped because the y axis points down (ImPlot puts uv_min at the bottom edge)
@@ -100,6 +101,14 @@ class FramePlot:
             handle = dpg.add_drag_point(parent=self.plot, color=(255, 255, 255, 0), thickness=self.marker_size,
                                         show=False, show_label=False, user_data=k, callback=self._dragged)
             self._handles.append(handle)
+
+    def clear(self) -> None:
+        """No image, no points."""
+        self.set_bodyparts([], [])
+        self._texture_for(1, 1, np.zeros((1, 1, 4), np.float32))
+        self.image_size = None
+        dpg.configure_item(f"{self.name}.image", bounds_min=[-0.5, -0.5], bounds_max=[0.5, 0.5])
+        dpg.set_value(f"{self.name}.selected", [[], []])
 
     def _marker_theme(self, color, filled: bool) -> int:
         with dpg.theme() as marker:
@@ -167,21 +176,49 @@ class FramePlot:
             dpg.configure_item(handle, thickness=max(6.0, self.marker_size))
 
     # -- events --------------------------------------------------------------------------------------------
+    OVERLAYS = ("app.help",)  # floating windows that may cover the plot
+    MODALS = ("app.prompt", "app.file_dialog")
+
     def hovered(self) -> bool:
+        """The mouse is over the image area and nothing covers it.
+
+        Not ImGui's hover state: over a drag handle that state (and ImPlot's mouse position) goes
+        stale, and a click there would land where the mouse was a few pixels earlier."""
         if not dpg.does_item_exist(self.plot) or not dpg.is_item_visible(self.plot):
             return False
-        if dpg.is_item_shown("app.prompt") or dpg.is_item_shown("app.file_dialog"):
+        if any(dpg.does_item_exist(m) and dpg.is_item_shown(m) for m in self.MODALS):
             return False
-        return dpg.is_item_hovered(self.plot)
+        mx, my = dpg.get_mouse_pos(local=False)
+        for overlay in self.OVERLAYS:
+            if dpg.does_item_exist(overlay) and dpg.is_item_shown(overlay) and _within(overlay, mx, my):
+                return False
+        left, top, width, height = self._area()
+        return left <= mx < left + width and top <= my < top + height
+
+    def _area(self) -> tuple[float, float, float, float]:
+        """The drawing area on screen: the plot's frame less its padding (axes draw no labels)."""
+        (left, top), (width, height) = dpg.get_item_rect_min(self.plot), dpg.get_item_rect_size(self.plot)
+        pad = theme.PLOT_PADDING
+        return left + pad, top + pad, max(1.0, width - 2 * pad), max(1.0, height - 2 * pad)
 
     def mouse(self) -> tuple[float, float]:
-        x, y = dpg.get_plot_mouse_pos()
-        return float(x), float(y)
+        """The image coordinates under the mouse, from its screen position and the axes' limits."""
+        mx, my = dpg.get_mouse_pos(local=False)
+        return self.to_image(mx, my)
+
+    def to_image(self, sx: float, sy: float) -> tuple[float, float]:
+        left, top, width, height = self._area()
+        (x0, x1), (y0, y1) = dpg.get_axis_limits(self.xaxis), dpg.get_axis_limits(self.yaxis)
+        return x0 + (sx - left) * (x1 - x0) / width, y0 + (sy - top) * (y1 - y0) / height
+
+    def to_screen(self, x: float, y: float) -> tuple[float, float]:
+        left, top, width, height = self._area()
+        (x0, x1), (y0, y1) = dpg.get_axis_limits(self.xaxis), dpg.get_axis_limits(self.yaxis)
+        return left + (x - x0) * width / (x1 - x0), top + (y - y0) * height / (y1 - y0)
 
     def units_per_pixel(self) -> float:
-        low, high = dpg.get_axis_limits(self.xaxis)
-        width = max(1.0, dpg.get_item_rect_size(self.plot)[0])
-        return (high - low) / width
+        (x0, x1), width = dpg.get_axis_limits(self.xaxis), self._area()[2]
+        return (x1 - x0) / width
 
     def inside(self, x: float, y: float) -> bool:
         if self.image_size is None:
@@ -237,3 +274,8 @@ class FramePlot:
         else:
             dpg.configure_item(hover, show=True, label=self.names[k], default_value=tuple(self.xy[k]),
                                color=self.colors[k])
+
+
+def _within(window, x: float, y: float) -> bool:
+    (left, top), (width, height) = dpg.get_item_pos(window), dpg.get_item_rect_size(window)
+    return left <= x < left + width and top <= y < top + height

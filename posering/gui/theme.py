@@ -7,6 +7,7 @@ import os
 import dearpygui.dearpygui as dpg
 
 FONT_SIZE = 17
+PLOT_PADDING = 4  # pixels between a plot's frame and its drawing area (the image's coordinates)
 TEXT = (230, 230, 230, 255)
 DIM = (150, 150, 150, 255)
 ACCENT = (120, 190, 255, 255)
@@ -43,7 +44,10 @@ def apply() -> None:
             dpg.add_theme_style(dpg.mvStyleVar_ScrollbarSize, 16)
             dpg.add_theme_color(dpg.mvThemeCol_Text, TEXT)
         with dpg.theme_component(dpg.mvAll):
-            dpg.add_theme_style(dpg.mvPlotStyleVar_PlotPadding, 4, 4, category=dpg.mvThemeCat_Plots)
+            dpg.add_theme_style(dpg.mvPlotStyleVar_PlotPadding, PLOT_PADDING, PLOT_PADDING,
+                                category=dpg.mvThemeCat_Plots)
+            # a margin around a fitted image, so its corners and edges can be grabbed
+            dpg.add_theme_style(dpg.mvPlotStyleVar_FitPadding, 0.03, 0.03, category=dpg.mvThemeCat_Plots)
     dpg.bind_theme(global_theme)
 
 

@@ -210,6 +210,12 @@ def refine_labels(config: str, video: str, moves: dict | None = None, deletions:
     return save_refined(refinement)
 
 
+def machine_labels_file(config, video: str) -> str | None:
+    """The machinelabels file :func:`load_for_refinement` would read for a video (None: none)."""
+    cfg = load_config(config)
+    return _machine_file(ProjectPaths(cfg), storage.stem(video), cfg.iteration)
+
+
 def _machine_file(paths: ProjectPaths, stem: str, iteration: int) -> str | None:
     """This iteration's machinelabels file, else the latest one in the folder."""
     current = paths.machine_labels(stem, iteration)

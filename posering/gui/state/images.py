@@ -83,6 +83,11 @@ class ImageCache:
                 self.max_size = max_size
                 self._items.clear()
 
+    def clear(self) -> None:
+        """Forget every image (the files were drawn again)."""
+        with self._lock:
+            self._items.clear()
+
     def prefetch(self, locations: list[str]) -> None:
         """Prepare these in the background (replacing any earlier wish list)."""
         with self._wake:

@@ -123,7 +123,7 @@ class LabelingSession(PointEditor):
         self.stem = storage.stem(video)
         self.folder = self.paths.labeled_folder(self.stem)
         self.location = self.paths.collected_data(self.stem)
-        names = sorted(n for n in storage.listdir(self.folder) if n.lower().endswith(IMAGE_SUFFIXES))
+        names = self.image_names(self.config, self.stem)
         if not names:
             raise LabelsError(f"{self.folder}: no images to label; extract frames first "
                               "(Extract by hand, or `posering extract_frames`)")
@@ -144,6 +144,12 @@ class LabelingSession(PointEditor):
         self._pending: str | None = None  # a save asked for while one was running ("" or resolve)
         self._autosave_clock = time.monotonic()
         self._resume()
+
+    @staticmethod
+    def image_names(config, video: str) -> list[str]:
+        """The images of a labeled-data folder, in order."""
+        folder = ProjectPaths(load_config(config)).labeled_folder(storage.stem(video))
+        return sorted(n for n in storage.listdir(folder) if n.lower().endswith(IMAGE_SUFFIXES))
 
     def _read_table(self):
         for location in (self.location, self.paths.collected_data(self.stem, ".csv")):

@@ -113,6 +113,12 @@ class Latest:
             self._request = (function, args, on_done, on_error)
             self._wake.notify()
 
+    def stop(self, last: Callable | None = None) -> None:
+        """End the thread, after the call in flight; ``last()`` runs on it before it ends."""
+        with self._wake:
+            self._request = (None, (last,), None, None)
+            self._wake.notify()
+
     @property
     def idle(self) -> bool:
         with self._wake:
@@ -126,6 +132,13 @@ class Latest:
                 function, args, on_done, on_error = self._request
                 self._request = None
                 self._busy = True
+            if function is None:  # stop()
+                if args[0] is not None:
+                    try:
+                        args[0]()
+                    except Exception:
+                        log.debug("closing after the last request failed", exc_info=True)
+                return
             try:
                 value = function(*args)
             except BaseException as exc:

@@ -49,6 +49,9 @@ class View:
         """A key pressed while this view is shown; True if it was handled."""
         return False
 
+    def on_files_changed(self) -> None:
+        """Another view (or a run) wrote project files: refresh lists of folders and images."""
+
     def tick(self, now: float) -> None:
         """Once per frame (timers such as autosave)."""
 

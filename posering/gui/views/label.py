@@ -86,11 +86,17 @@ class LabelView(View):
     def on_project(self, config) -> None:
         self.close()
         self.session = None
-        folders = labeled_folders(config) if config is not None else []
+        self._shown_frame = None
+        folders = self.folders(config) if config is not None else []
         dpg.configure_item(f"{self.tag}.folder", items=folders)
+        dpg.set_value(f"{self.tag}.folder", "")
         if folders:
             self.open_folder(self.last_folder(config, folders))
+        elif config is None:
+            self.plot.clear()
+            self.hint("Open a project, then a folder.")
         else:
+            self.plot.clear()
             self.hint("No labeled-data folder has images yet: grab frames in Extract by hand.")
 
     @staticmethod
@@ -110,6 +116,29 @@ class LabelView(View):
                 stamp = 0.0
             newest = max(newest, (stamp, folder))
         return newest[1]
+
+    def on_files_changed(self) -> None:
+        """New images (e.g. grabbed in Extract by hand): list them, and show them if open."""
+        config = self.app.config
+        if config is None:
+            return
+        folders = self.folders(config)
+        dpg.configure_item(f"{self.tag}.folder", items=folders)
+        s = self.session
+        if s is None:
+            if folders:
+                self.open_folder(folders[0])
+            return
+        if set(self.session_class.image_names(config, s.stem)) != set(s.names):
+            self.flush()
+            stem, image = s.stem, s.names[s.frame]
+            self.session = None
+            self.open_folder(stem)
+            if image in self.session.names:
+                self.goto(self.session.names.index(image))
+
+    def folders(self, config) -> list[str]:
+        return labeled_folders(config)
 
     def open_folder(self, folder: str) -> None:
         if self.session is not None and self.session.stem == folder:

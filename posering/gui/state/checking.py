@@ -1,0 +1,57 @@
+"""Checking labels (DeepLabCut step E): the images :func:`posering.check_labels` draws, one by one."""
+
+from __future__ import annotations
+
+from posering import storage
+from posering.gui.state.labeling import IMAGE_SUFFIXES, labeled_folders
+from posering.project import ProjectPaths, load_config
+
+
+class CheckBrowser:
+    """The drawn images of one labeled-data folder (``labeled-data/<video>_labeled/``)."""
+
+    def __init__(self, config, video: str):
+        self.config = load_config(config)
+        self.stem = storage.stem(video)
+        self.folder = ProjectPaths(self.config).checked_labels_folder(self.stem)
+        self.frame = 0
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the folder again (after check_labels ran), staying on the same image if it is there."""
+        current = self.names[self.frame] if getattr(self, "names", None) else None
+        self.names = sorted(n for n in storage.listdir(self.folder) if n.lower().endswith(IMAGE_SUFFIXES))
+        self.frame = self.names.index(current) if current in self.names else 0
+
+    @property
+    def nframes(self) -> int:
+        return len(self.names)
+
+    @property
+    def image(self) -> str | None:
+        return storage.join(self.folder, self.names[self.frame]) if self.names else None
+
+    def goto(self, frame: int) -> bool:
+        frame = min(max(int(frame), 0), max(self.nframes - 1, 0))
+        changed, self.frame = frame != self.frame, frame
+        return changed
+
+    def next_frame(self) -> bool:
+        return self.goto(self.frame + 1)
+
+    def prev_frame(self) -> bool:
+        return self.goto(self.frame - 1)
+
+    def first_frame(self) -> bool:
+        return self.goto(0)
+
+    def last_frame(self) -> bool:
+        return self.goto(self.nframes - 1)
+
+
+def checkable_folders(config) -> list[str]:
+    """labeled-data folders that have labels to draw (a CollectedData file)."""
+    config = load_config(config)
+    paths = ProjectPaths(config)
+    return [stem for stem in labeled_folders(config)
+            if storage.exists(paths.collected_data(stem)) or storage.exists(paths.collected_data(stem, ".csv"))]
