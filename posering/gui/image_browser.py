@@ -82,6 +82,7 @@ class ImageBrowser:
         if self.count:
             self.show(0)
         else:
+            self.plot.clear()
             dpg.set_value(f"{self.tag}.name", "nothing to show yet")
 
     # -- navigation ------------------------------------------------------------------------------------

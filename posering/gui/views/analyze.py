@@ -91,10 +91,14 @@ class AnalyzeView(View):
 
     # -- project ----------------------------------------------------------------------------------------
     def on_project(self, config) -> None:
-        if config is None:
-            return
-        self.rows = video_rows(config)
+        self.rows = video_rows(config) if config is not None else []
         dpg.delete_item("analyze.videos", children_only=True)
+        if config is None:
+            self.shuffles, self.results = [], []
+            dpg.configure_item("analyze.shuffle", items=[])
+            dpg.configure_item("analyze.result_video", items=[])
+            self.browser.set_images([])
+            return
         for i, row in enumerate(self.rows):
             dpg.add_checkbox(label=row.name if row.location else f"{row.name} (missing)", tag=f"analyze.use.{i}",
                              parent="analyze.videos", enabled=row.location is not None,

@@ -76,10 +76,12 @@ class OutliersView(View):
 
     def on_project(self, config) -> None:
         self.fields.load(config)
-        if config is None:
-            return
-        self.rows = video_rows(config)
+        self.rows = video_rows(config) if config is not None else []
         dpg.delete_item("outliers.videos", children_only=True)
+        if config is None:
+            self.shuffles = []
+            dpg.configure_item("outliers.shuffle", items=[])
+            return
         for i, row in enumerate(self.rows):
             dpg.add_checkbox(label=row.name if row.location else f"{row.name} (missing)", tag=f"outliers.use.{i}",
                              parent="outliers.videos", enabled=row.location is not None,

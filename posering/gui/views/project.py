@@ -162,12 +162,19 @@ class ProjectView(View):
             dpg.set_value("project.tabs", "project.tab.videos")
 
     def on_project(self, config) -> None:
+        self.settings.load(config)
         if config is None:
+            self.builder, self.example = None, None
+            self.plot.clear()
+            for item in ("project.skeleton_parts", "project.bones"):
+                dpg.delete_item(item, children_only=True)
+            for row in dpg.get_item_children("project.video_table", 1) or []:
+                dpg.delete_item(row)
+            dpg.set_value("project.videos_title", "no project open")
             return
         recent.remember(config.location)
         self._fill_recent()
         self._fill_videos()
-        self.settings.load(config)
         self._form_state()
         self._fill_skeleton()
 
@@ -266,13 +273,13 @@ class ProjectView(View):
     def unsaved(self) -> str | None:
         if self.settings.changed:
             return f"config.yaml settings: {', '.join(self.settings.changed)}"
-        if self.builder is not None and self.builder.bones != self.app.config.skeleton:
+        if self.builder is not None and self.app.config is not None and self.builder.bones != self.app.config.skeleton:
             return "the skeleton"
         return None
 
     def save_all(self) -> bool:
         ok = self.save_form() if self.settings.changed else True
-        if ok and self.builder is not None and self.builder.bones != self.app.config.skeleton:
+        if ok and self.unsaved() == "the skeleton":
             ok = self.save_skeleton()
         return ok
 

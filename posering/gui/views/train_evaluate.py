@@ -129,6 +129,11 @@ class TrainEvaluateView(View):
 
     def on_project(self, config) -> None:
         if config is None:
+            self.shuffles = []
+            dpg.configure_item("train.shuffle", items=[])
+            dpg.set_value("train.shuffle", "")
+            dpg.delete_item("train.results", children_only=True)
+            self.images.set_images([])
             return
         fractions = ", ".join(f"{f:g}" for f in config.training_fractions)
         dpg.set_value("train.fractions", f"TrainingFraction: {fractions} (change it in Project > Settings)")
