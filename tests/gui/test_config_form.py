@@ -52,11 +52,13 @@ def test_a_bad_value_gets_the_config_models_message_and_is_not_saved(config, key
     assert form.errors == {}
 
 
-def test_removing_a_bodypart_the_skeleton_uses_is_refused_beside_bodyparts(config):
+def test_removing_a_bodypart_drops_its_bones(config):
     form = ConfigForm(config)
     first = config.skeleton[0][0]
-    message = form.set("bodyparts", "\n".join(b for b in config.bodyparts if b != first))
-    assert message.startswith("key 'skeleton':") and repr(first) in message
+    assert form.set("bodyparts", "\n".join(b for b in config.bodyparts if b != first)) is None
+    saved = form.save()
+    assert saved.skeleton == [bone for bone in config.skeleton if first not in bone]
+    assert form.dropped_bones == [bone for bone in config.skeleton if first in bone]
 
 
 def test_skeleton_builder_connects_and_disconnects(config):

@@ -28,6 +28,7 @@ class AnalysisOptions:
     dynamic_margin: int = 10
     batch_size: int | None = None
     num_workers: int | None = None  # None: Ray chooses; 0: in the run's own process
+    precision: str = "auto"
     filter: bool = False
     filtertype: str = "median"
     windowlength: int = 5
@@ -51,7 +52,7 @@ def analysis_calls(config: str, videos: list[str], options: AnalysisOptions) -> 
     """The calls of one run: per video, analyze and then the chosen outputs."""
     o = options
     model = {"config": config, "shuffle": o.shuffle, "trainingsetindex": o.trainingsetindex}
-    analyze = {**model, "save_as_csv": o.save_as_csv,
+    analyze = {**model, "save_as_csv": o.save_as_csv, "precision": o.precision,
                "dynamic": [o.dynamic, float(o.dynamic_threshold), int(o.dynamic_margin)]}
     if o.batch_size:
         analyze["batch_size"] = int(o.batch_size)

@@ -110,6 +110,7 @@ class ConfigForm:
         self.saved = {f.key: to_text(f, config.get(f.key, DEFAULTS.get(f.key))) for f in FIELDS}
         self.texts = dict(self.saved)
         self.errors: dict[str, str] = {}
+        self.dropped_bones: list[list[str]] = []  # by the last save: they named removed bodyparts
 
     def set(self, key: str, text: str) -> str | None:
         """The user typed ``text`` into ``key``'s field; returns the message for it (None: fine)."""
@@ -122,12 +123,23 @@ class ConfigForm:
         return self.errors.get(key)
 
     def check(self, changes: dict[str, Any]) -> str | None:
-        data = {**self.config.data, **changes}
+        data = {**self.config.data, **self.consistent(changes, self.config.data)}
         try:
             ProjectConfig(data, self.config.location).validate()
         except ConfigError as exc:
             return short(str(exc), self.config.location)
         return None
+
+    @staticmethod
+    def consistent(changes: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        """``changes``, plus the skeleton without the bones of bodyparts the change removes (the
+        form cannot edit bones, and a new project's placeholder bones would block every rename)."""
+        if "bodyparts" not in changes or "skeleton" in changes or not isinstance(changes["bodyparts"], list):
+            return changes
+        kept = set(changes["bodyparts"])
+        skeleton = data.get("skeleton") or []
+        bones = [b for b in skeleton if isinstance(b, (list, tuple)) and set(b) <= kept]
+        return {**changes, "skeleton": bones} if len(bones) != len(skeleton) else changes
 
     @property
     def changed(self) -> dict[str, Any]:
@@ -142,8 +154,9 @@ class ConfigForm:
         """Write the changed keys (and ``extra`` ones, such as the skeleton) into config.yaml as it
         is on disk now; raises ConfigError, naming the key, when the whole is refused (nothing is
         written then)."""
-        changes = {**self.changed, **(extra or {})}
         fresh = ProjectConfig.load(self.config.location)
+        changes = self.consistent({**self.changed, **(extra or {})}, fresh.data)
+        self.dropped_bones = [b for b in fresh.skeleton if b not in changes.get("skeleton", fresh.skeleton)]
         for key, value in changes.items():
             fresh[key] = value
         fresh.save()

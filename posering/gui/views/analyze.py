@@ -75,6 +75,8 @@ class AnalyzeView(View):
             self.app.text_inputs += [
                 dpg.add_input_text(label="batch size", tag="analyze.batch_size", width=70, hint="config"),
                 dpg.add_input_text(label="workers", tag="analyze.workers", width=70, hint="auto")]
+            dpg.add_combo(["auto", "fp32", "bf16", "fp16"], label="precision", tag="analyze.precision",
+                          default_value="auto", width=80)
         dpg.add_checkbox(label="also save as CSV", tag="analyze.csv")
         dpg.add_separator()
         with dpg.group(horizontal=True):
@@ -141,7 +143,7 @@ class AnalyzeView(View):
             shuffle=shuffle.number, trainingsetindex=shuffle.trainingsetindex, save_as_csv=dpg.get_value("analyze.csv"),
             dynamic=dpg.get_value("analyze.dynamic"), dynamic_threshold=dpg.get_value("analyze.dynamic_threshold"),
             dynamic_margin=dpg.get_value("analyze.dynamic_margin"), batch_size=number("analyze.batch_size"),
-            num_workers=number("analyze.workers"), filter=dpg.get_value("analyze.filter"),
+            num_workers=number("analyze.workers"), precision=dpg.get_value("analyze.precision"), filter=dpg.get_value("analyze.filter"),
             filtertype=dpg.get_value("analyze.filtertype"), windowlength=dpg.get_value("analyze.windowlength"),
             plot=dpg.get_value("analyze.plot"), labeled_video=dpg.get_value("analyze.labeled_video"),
             draw_skeleton=dpg.get_value("analyze.skeleton"), trailpoints=dpg.get_value("analyze.trail"))

@@ -22,8 +22,8 @@ from posering.errors import ConfigError
 
 
 class ExtractAutoView(View):
-    title = "Extract (automatic)"
-    order = 15
+    title = "Extract (auto)"
+    order = 5
 
     def __init__(self, app):
         super().__init__(app)

@@ -262,8 +262,10 @@ class ProjectView(View):
         config = self.settings.save()
         if config is None:
             return False
+        dropped = self.settings.form.dropped_bones
         self.app.open_project(config.location)
-        self.app.status(f"saved {config.location}")
+        note = f" (bones of removed bodyparts dropped: {dropped})" if dropped else ""
+        self.app.status(f"saved {config.location}{note}")
         return True
 
     def revert_form(self) -> None:

@@ -20,6 +20,7 @@ from posering.gui.views import View
 
 AUGMENTERS = ("default", "albumentations", "imgaug")
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 def net_types() -> list[str]:
@@ -83,6 +84,7 @@ class TrainEvaluateView(View):
                 dpg.add_input_text(label="batch size", tag="train.batch_size", width=90, hint="config")]
         with dpg.group(horizontal=True):
             dpg.add_combo(list(DEVICES), label="device", tag="train.device", default_value="auto", width=120)
+            dpg.add_combo(list(PRECISIONS), label="precision", tag="train.precision", default_value="auto", width=120)
             dpg.add_checkbox(label="resume from the last snapshot", tag="train.resume")
         dpg.add_button(label="Train", tag="train.start", width=180, height=34, callback=lambda: self.train())
         self.train_panel.build()
@@ -209,6 +211,7 @@ class TrainEvaluateView(View):
         device = dpg.get_value("train.device")
         if device != "auto":
             kwargs["device"] = device
+        kwargs["precision"] = dpg.get_value("train.precision")
         dpg.set_value("train.loss", [[], []])
         self.curve = LossCurve()
         self.train_panel.start(f"train shuffle {shuffle.number}", [Call(f"train shuffle {shuffle.number}",
