@@ -49,6 +49,7 @@ class App:
         self.closed = False
         self._initial_config = config
         self._signatures: dict = {}
+        self._last_frame = 0.0
 
     # -- building -----------------------------------------------------------------------------------------
     def build(self) -> "App":
@@ -210,9 +211,18 @@ class App:
         self.build()
         try:
             while self.step():
-                pass
+                self.pace()
         finally:
             self.destroy()
+
+    def pace(self, fps: float = 60.0) -> None:
+        """Sleep out the rest of a 1/fps frame: without vsync (a virtual display, software
+        OpenGL) the loop would otherwise draw flat out and starve the threads that decode frames."""
+        now = time.perf_counter()
+        rest = self._last_frame + 1.0 / fps - now
+        if rest > 0:
+            time.sleep(rest)
+        self._last_frame = max(now, self._last_frame + 1.0 / fps)
 
     def destroy(self) -> None:
         self.runs.cancel_all(wait=GRACE_S)

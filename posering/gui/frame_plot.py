@@ -47,6 +47,7 @@ class FramePlot:
         self._filled: np.ndarray | None = None
         self._selected: int | None = None
         self._hover: int | None = None
+        self._release_limits = 0
 
     # -- building --------------------------------------------------------------------------------------
     def build(self, parent, width: int = -1, height: int = -1) -> None:
@@ -70,10 +71,21 @@ class FramePlot:
                 dpg.add_theme_color(dpg.mvPlotCol_MarkerOutline, (255, 255, 255, 255), category=dpg.mvThemeCat_Plots)
         dpg.add_scatter_series([], [], parent=self.yaxis, tag=f"{self.name}.selected")
         dpg.bind_item_theme(f"{self.name}.selected", ring)
+        with dpg.theme() as halo:  # a light ring under open circles, so dark colours show on dark fur
+            with dpg.theme_component(dpg.mvScatterSeries):
+                dpg.add_theme_style(dpg.mvPlotStyleVar_Marker, dpg.mvPlotMarker_Circle, category=dpg.mvThemeCat_Plots)
+                self._halo_size = dpg.add_theme_style(dpg.mvPlotStyleVar_MarkerSize, self.marker_size,
+                                                      category=dpg.mvThemeCat_Plots)
+                dpg.add_theme_style(dpg.mvPlotStyleVar_MarkerWeight, 5, category=dpg.mvThemeCat_Plots)
+                dpg.add_theme_color(dpg.mvPlotCol_MarkerFill, (0, 0, 0, 0), category=dpg.mvThemeCat_Plots)
+                dpg.add_theme_color(dpg.mvPlotCol_MarkerOutline, (235, 235, 235, 200), category=dpg.mvThemeCat_Plots)
+        dpg.add_scatter_series([], [], parent=self.yaxis, tag=f"{self.name}.halo", before=f"{self.name}.selected")
+        dpg.bind_item_theme(f"{self.name}.halo", halo)
         handlers = "app.handlers"
         dpg.add_mouse_click_handler(parent=handlers, callback=self._clicked)
         dpg.add_mouse_release_handler(parent=handlers, callback=self._released)
         dpg.add_mouse_move_handler(parent=handlers, callback=self._moved)
+        dpg.add_mouse_wheel_handler(parent=handlers, callback=self._wheel)
 
     def _texture_for(self, width: int, height: int, pixels: np.ndarray) -> None:
         """A new static texture per frame: uploaded once (raw and dynamic textures are uploaded
@@ -96,6 +108,7 @@ class FramePlot:
             filled, open_ = self._marker_theme(color, True), self._marker_theme(color, False)
             self._themes.append((filled, open_))
             series = dpg.add_scatter_series([], [], parent=self.yaxis, before=f"{self.name}.selected")
+            dpg.move_item(f"{self.name}.halo", parent=self.yaxis, before=series) if k == 0 else None
             dpg.bind_item_theme(series, filled)
             self._series.append(series)
             handle = dpg.add_drag_point(parent=self.plot, color=(255, 255, 255, 0), thickness=self.marker_size,
@@ -109,6 +122,7 @@ class FramePlot:
         self.image_size = None
         dpg.configure_item(f"{self.name}.image", bounds_min=[-0.5, -0.5], bounds_max=[0.5, 0.5])
         dpg.set_value(f"{self.name}.selected", [[], []])
+        dpg.set_value(f"{self.name}.halo", [[], []])
 
     def _marker_theme(self, color, filled: bool) -> int:
         with dpg.theme() as marker:
@@ -163,6 +177,8 @@ class FramePlot:
             if placed:
                 dpg.set_value(handle, (x, y))
             dpg.configure_item(handle, show=placed)
+        hollow = ~filled & ~np.isnan(self.xy).any(axis=1)
+        dpg.set_value(f"{self.name}.halo", [list(self.xy[hollow, 0]), list(self.xy[hollow, 1])])
         ring = self.xy[selected] if selected is not None and selected < len(self.xy) else (np.nan, np.nan)
         ring_placed = not np.isnan(ring).any()
         dpg.set_value(f"{self.name}.selected", [[ring[0]], [ring[1]]] if ring_placed else [[], []])
@@ -172,6 +188,7 @@ class FramePlot:
         for item in self._size_items:
             dpg.set_value(item, [self.marker_size, 0.0])
         dpg.set_value(self._ring_size, [self.marker_size + 5, 0.0])
+        dpg.set_value(self._halo_size, [self.marker_size, 0.0])
         for handle in self._handles:
             dpg.configure_item(handle, thickness=max(6.0, self.marker_size))
 
@@ -249,6 +266,29 @@ class FramePlot:
             self.on_move(k, x, y)
         else:  # dropped outside the image: put the marker back where the point is
             self.set_points(self.xy, self._filled, self._selected)
+
+    def _wheel(self, sender, clicks) -> None:
+        """Zoom where ImPlot does not: with the mouse on a point's drag handle, ImPlot sees the
+        handle hovered, not the plot, and ignores the wheel."""
+        if not self.hovered() or not len(self.xy) or np.isnan(self.xy).all():
+            return
+        x, y = self.mouse()
+        grab = (max(6.0, self.marker_size) + 1) * self.units_per_pixel()
+        if np.nanmin(np.hypot(self.xy[:, 0] - x, self.xy[:, 1] - y)) > grab:
+            return  # ImPlot zooms
+        scale = 0.9 ** float(clicks)  # about what ImPlot does per click
+        (x0, x1), (y0, y1) = dpg.get_axis_limits(self.xaxis), dpg.get_axis_limits(self.yaxis)
+        dpg.set_axis_limits(self.xaxis, x - (x - x0) * scale, x + (x1 - x) * scale)
+        dpg.set_axis_limits(self.yaxis, y - (y - y0) * scale, y + (y1 - y) * scale)
+        self._release_limits = 2
+
+    def tick(self) -> None:
+        """Per frame: limits fixed by a zoom are handed back to ImPlot once drawn (pan, zoom)."""
+        if self._release_limits:
+            self._release_limits -= 1
+            if not self._release_limits:
+                dpg.set_axis_limits_auto(self.xaxis)
+                dpg.set_axis_limits_auto(self.yaxis)
 
     def _moved(self, sender, position) -> None:
         """Name the point under the mouse (only the label is touched, and only when it changes)."""

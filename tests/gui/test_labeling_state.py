@@ -243,3 +243,29 @@ def test_sigkill_during_a_save_leaves_the_old_or_the_new_file(tmp_path):
         csv = labels.read_labels(str(location).replace(".h5", ".csv"))
         assert len(np.unique(labels.points(csv))) == 1
     assert kills >= 3
+
+
+def test_labeling_a_project_on_s3(openfield_project, s3):
+    """A project in a bucket: labels load, save, and a second session's save is noticed (ETag)."""
+    from posering import storage
+
+    root = f"{s3}/openfield"
+    local = openfield_project.parent
+    storage.copy(str(openfield_project), f"{root}/config.yaml")
+    for name in ["CollectedData_Pranav.h5", "CollectedData_Pranav.csv"] + [f"img{i:04d}.png" for i in range(4)]:
+        storage.copy(str(local / "labeled-data/m4s1" / name), f"{root}/labeled-data/m4s1/{name}")
+    a = LabelingSession(f"{root}/config.yaml", "m4s1")
+    b = LabelingSession(f"{root}/config.yaml", "m4s1")
+    assert a.nframes == 4 and a.location.startswith("s3://")
+    np.testing.assert_array_equal(a.points, labels.points(h5(openfield_project))[:4])
+    a.goto(1)
+    a.select(0)
+    a.place(12.5, 13.5)
+    assert a.save().written
+    b.goto(1)
+    b.select(0)
+    b.place(99.0, 99.0)
+    assert b.save().conflicts == [(1, 0)]  # b saw a's save on the bucket
+    saved = labels.read_labels(f"{root}/{H5}")
+    assert tuple(saved.loc[ROW.format(1), ("Pranav", "snout")]) == (12.5, 13.5)
+    assert len(saved) == 116  # rows of images not in the bucket's folder are kept

@@ -14,17 +14,27 @@ ROW = "labeled-data/m4s1/img{:04d}.png"
 HUMAN_ROWS = 100  # the first 100 images keep their human labels; the last 16 have only machine ones
 
 
-def make_refinable(project):
+def trim_folder(project, images: int) -> None:
+    """Keep only the first ``images`` images of labeled-data/m4s1 and their labels (faster tests)."""
+    folder = project.parent / "labeled-data/m4s1"
+    for path in sorted(folder.glob("img*.png"))[images:]:
+        path.unlink()
+    human = labels.read_labels(str(project.parent / H5))
+    labels.write_labels(human.iloc[:images], str(project.parent / H5))
+
+
+def make_refinable(project, human_rows: int = HUMAN_ROWS):
     """Machine labels for every image (the human ones shifted by 2 px), likelihood 0.9 except
-    snout of the last images (0.2); CollectedData keeps only the first 100 images."""
+    snout of the images after ``human_rows`` (0.2); CollectedData keeps only the first
+    ``human_rows`` images."""
     human = labels.read_labels(str(project.parent / H5))
     xy = labels.points(human)
     likelihood = np.full(xy.shape[:2], 0.9)
-    likelihood[HUMAN_ROWS:, 0] = 0.2
+    likelihood[human_rows:, 0] = 0.2
     machine = labels.from_arrays("DLC_resnet50_openfieldOct30shuffle1_200", labels.bodyparts_of(human),
                                  labels.image_relpaths(human), xy + 2.0, likelihood)
     labels.write_labels(machine, str(project.parent / "labeled-data/m4s1/machinelabels-iter0.h5"), csv=False)
-    kept = human.iloc[:HUMAN_ROWS]
+    kept = human.iloc[:human_rows]
     labels.write_labels(kept, str(project.parent / H5))
     return kept, xy
 

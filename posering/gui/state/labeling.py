@@ -272,3 +272,17 @@ def labeled_folders(config: ProjectConfig) -> list[str]:
         if storage.isdir(folder) and any(n.lower().endswith(IMAGE_SUFFIXES) for n in storage.listdir(folder)):
             out.append(entry)
     return out
+
+
+def last_labeled_folder(config: ProjectConfig, folders: list[str]) -> str:
+    """The folder labeled most recently (its position file says when), else the first."""
+    paths, newest = ProjectPaths(config), (0.0, folders[0])
+    for folder in folders:
+        state = paths.labeling_state(folder)
+        try:
+            saved = yaml.safe_load(storage.read_text(state)) if storage.exists(state) else None
+            stamp = float(saved.get("at", 0)) if isinstance(saved, dict) else 0.0
+        except (yaml.YAMLError, PoseringError, ValueError, TypeError, UnicodeDecodeError):
+            stamp = 0.0
+        newest = max(newest, (stamp, folder))
+    return newest[1]

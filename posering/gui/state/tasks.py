@@ -113,11 +113,14 @@ class Latest:
             self._request = (function, args, on_done, on_error)
             self._wake.notify()
 
-    def stop(self, last: Callable | None = None) -> None:
-        """End the thread, after the call in flight; ``last()`` runs on it before it ends."""
+    def stop(self, last: Callable | None = None, wait: float = 0.0) -> None:
+        """End the thread, after the call in flight; ``last()`` runs on it before it ends. Waits up
+        to ``wait`` seconds for that."""
         with self._wake:
             self._request = (None, (last,), None, None)
             self._wake.notify()
+        if wait:
+            self._thread.join(wait)
 
     @property
     def idle(self) -> bool:

@@ -11,7 +11,7 @@ from posering.gui.state.checking import CheckBrowser, checkable_folders
 from posering.gui.state.images import ImageCache
 from posering.gui.state.keymap import CHECK_KEYS, action_for
 from posering.gui.views import View
-from posering.gui.views.label import PANEL_WIDTH
+from posering.gui.views._points import PANEL_WIDTH
 
 
 class CheckView(View):
@@ -111,6 +111,7 @@ class CheckView(View):
         dpg.configure_item(f"{self.tag}.run", label="Run check_labels", enabled=True)
 
     def tick(self, now: float) -> None:
+        self.plot.tick()
         size = self.plot.view_size()
         if self.cache.max_size != size:
             self.cache.set_max_size(size)

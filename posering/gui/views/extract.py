@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dearpygui.dearpygui as dpg
 
-from posering import storage
 from posering.gui import theme
 from posering.gui.frame_plot import FramePlot
 from posering.gui.state.extraction import ManualExtraction, ProjectVideo, project_videos
@@ -19,7 +18,7 @@ from posering.gui.state.images import prepare
 from posering.gui.state.keymap import EXTRACT_KEYS, EXTRACT_MOUSE, action_for
 from posering.gui.state.tasks import Latest
 from posering.gui.views import View
-from posering.gui.views.label import PANEL_WIDTH
+from posering.gui.views._points import PANEL_WIDTH
 
 
 class ExtractView(View):
@@ -70,7 +69,7 @@ class ExtractView(View):
                 dpg.add_separator()
                 dpg.add_text("Crop box (x1, x2, y1, y2)", color=theme.ACCENT)
                 dpg.add_checkbox(label="show and edit the box on the frame", tag=f"{t}.edit_crop",
-                                 callback=lambda s, a: dpg.configure_item(f"{t}.crop_rect", show=a))
+                                 callback=lambda s, a: self.show_box(a))
                 dpg.add_text("", tag=f"{t}.crop")
                 dpg.add_button(label="Save crop to config.yaml", tag=f"{t}.save_crop", width=-1,
                                callback=lambda: self.save_crop())
@@ -79,13 +78,24 @@ class ExtractView(View):
                 dpg.add_text("", tag=f"{t}.hint", wrap=PANEL_WIDTH - 20, color=theme.DIM)
             with dpg.child_window(tag=f"{t}.canvas", border=False, no_scrollbar=True):
                 self.plot.build(f"{t}.canvas")
+        # The box's handles (corners and edges to drag); Dear PyGui draws plot-level drag tools
+        # beneath the image, so its outline is a line series drawn over it.
         dpg.add_drag_rect(parent=self.plot.plot, tag=f"{t}.crop_rect", show=False, color=(255, 200, 60, 255),
                           callback=lambda s, a: self.crop_dragged())
+        dpg.add_line_series([], [], parent=self.plot.yaxis, tag=f"{t}.crop_line", show=False)
+        with dpg.theme() as outline:
+            with dpg.theme_component(dpg.mvLineSeries):
+                dpg.add_theme_color(dpg.mvPlotCol_Line, (255, 200, 60, 255), category=dpg.mvThemeCat_Plots)
+                dpg.add_theme_style(dpg.mvPlotStyleVar_LineWeight, 2.5, category=dpg.mvThemeCat_Plots)
+        dpg.bind_item_theme(f"{t}.crop_line", outline)
 
     # -- opening ---------------------------------------------------------------------------------------------
     def on_project(self, config) -> None:
         self.close()
         self.state = None
+        for box in ("edit_crop", "use_crop"):
+            dpg.set_value(f"{self.tag}.{box}", False)
+        self.show_box(False)
         self.videos = project_videos(config) if config is not None else []
         dpg.configure_item(f"{self.tag}.video", items=[v.name for v in self.videos])
         dpg.set_value(f"{self.tag}.video", "")
@@ -116,7 +126,7 @@ class ExtractView(View):
         if self.scrubber is not None:
             scrubber, self.scrubber = self.scrubber, None
             if self.seeker is not None:
-                self.seeker.stop(scrubber.close)  # after the seek in flight, on the same thread
+                self.seeker.stop(scrubber.close, wait=10)  # after the seek in flight, on its thread
             else:
                 scrubber.close()
         self.seeker = None
@@ -209,12 +219,20 @@ class ExtractView(View):
         self.busy = False
         self.app.status(message, error=True)
 
+    def show_box(self, shown: bool) -> None:
+        dpg.configure_item(f"{self.tag}.crop_rect", show=shown)
+        dpg.configure_item(f"{self.tag}.crop_line", show=shown)
+
     def crop_dragged(self) -> None:
         if self.state is None:
             return
         x1, y1, x2, y2 = (v + 0.5 for v in dpg.get_value(f"{self.tag}.crop_rect")[:4])  # edges -> pixels
         self.state.set_crop(x1, y1, x2, y2)
+        self.outline(x1 - 0.5, y1 - 0.5, x2 - 0.5, y2 - 0.5)
         dpg.set_value(f"{self.tag}.crop", str(self.state.crop))
+
+    def outline(self, x1: float, y1: float, x2: float, y2: float) -> None:
+        dpg.set_value(f"{self.tag}.crop_line", [[x1, x2, x2, x1, x1], [y1, y1, y2, y2, y1]])
 
     def set_crop(self, x1: float, y1: float, x2: float, y2: float) -> None:
         """Put the box there (what dragging its corners does)."""
@@ -224,6 +242,7 @@ class ExtractView(View):
     def show_crop(self) -> None:
         c = self.state.crop
         dpg.set_value(f"{self.tag}.crop_rect", (c.x1 - 0.5, c.y1 - 0.5, c.x2 - 0.5, c.y2 - 0.5))
+        self.outline(c.x1 - 0.5, c.y1 - 0.5, c.x2 - 0.5, c.y2 - 0.5)
         dpg.set_value(f"{self.tag}.crop", str(c))
 
     def save_crop(self) -> None:
@@ -232,6 +251,9 @@ class ExtractView(View):
         crop = self.state.save_crop()
         self.app.status(f"crop {crop} saved for {self.state.video.name} in config.yaml")
         self.show_state()
+
+    def tick(self, now: float) -> None:
+        self.plot.tick()
 
     # -- drawing ---------------------------------------------------------------------------------------------
     def show_state(self) -> None:
@@ -243,8 +265,8 @@ class ExtractView(View):
                           "`posering add_new_videos`)." if self.app.config else "Open a project first.")
             return
         seconds = s.index / s.fps
-        shown = ("exact frame" if s.exact else f"preview: frame {s.shown}") if s.shown is not None else "loading"
-        dpg.set_value(f"{t}.frame", f"frame {s.index} / {s.nframes - 1}   ({seconds:.2f} s)   [{shown}]")
+        shown = ("exact" if s.exact else f"showing {s.shown}") if s.shown is not None else "loading"
+        dpg.set_value(f"{t}.frame", f"frame {s.index} / {s.nframes - 1}   {seconds:.2f} s   ({shown})")
         if self._grabbed is None:
             self._grabbed = s.grabbed()
         grabbed = self._grabbed

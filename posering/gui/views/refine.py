@@ -1,7 +1,10 @@
 """Refine: correct machine labels (machinelabels-iter<N>.h5) into human labels, then merge
-(DeepLabCut step K). The Label view's drawing and keys, on a
-:class:`~posering.gui.state.refining.RefineSession`: a likelihood slider splits machine points into
-filled disks (kept) and open circles (left out unless moved or placed); saving is explicit."""
+(DeepLabCut step K).
+
+Label's drawing and keys (:class:`PointsView`) on a
+:class:`~posering.gui.state.refining.RefineSession`: a likelihood slider splits machine points
+into filled disks (kept) and open circles (left out unless moved or placed); saving is explicit.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +14,18 @@ from posering import storage
 from posering.gui import theme
 from posering.gui.state.keymap import REFINE_KEYS, REFINE_MOUSE
 from posering.gui.state.refining import RefineSession, refinable_folders
-from posering.gui.views.label import PANEL_WIDTH, LabelView
+from posering.gui.views._points import PANEL_WIDTH, PointsView
 
 
-class RefineView(LabelView):
+class RefineView(PointsView):
     title = "Refine"
     order = 40
     keys = REFINE_KEYS
     mouse = REFINE_MOUSE
     tag = "refine"
     session_class = RefineSession
+    no_folders = ("No labeled-data folder has machine labels: run extract_outlier_frames first "
+                  "(machinelabels-iter<N>.h5).")
 
     def build_source(self) -> None:
         t = self.tag
@@ -42,21 +47,6 @@ class RefineView(LabelView):
                        callback=lambda: self.merge())
 
     # -- opening ----------------------------------------------------------------------------------------------
-    def on_project(self, config) -> None:
-        self.close()
-        self.session = None
-        self._shown_frame = None
-        folders = self.folders(config) if config is not None else []
-        dpg.configure_item(f"{self.tag}.folder", items=folders)
-        dpg.set_value(f"{self.tag}.folder", "")
-        dpg.set_value(f"{self.tag}.machine", "")
-        if folders:
-            self.open_folder(folders[0])
-        else:
-            self.plot.clear()
-            self.hint("" if config is None else "No labeled-data folder has machine labels: run "
-                      "extract_outlier_frames first (machinelabels-iter<N>.h5).")
-
     def folders(self, config) -> list[str]:
         return refinable_folders(config)
 
@@ -73,6 +63,15 @@ class RefineView(LabelView):
     def filled(self):
         return self.session.kept()
 
+    def describe(self, k: int) -> str:
+        s = self.session
+        if s.point(k) is None:
+            return "-"
+        if s.source[s.frame, k] == "machine" and s.point(k) == tuple(s.baseline[s.frame, k]):
+            kept = "kept" if s.kept()[k] else "left out"
+            return f"machine {s.likelihood[s.frame, k]:.2f} ({kept})"
+        return "human"
+
     def refresh(self, frame_changed: bool = False, autosave: bool = True) -> None:
         super().refresh(frame_changed, autosave)
         if self.session is not None:
@@ -84,9 +83,6 @@ class RefineView(LabelView):
         location = self.session.save()
         self._shown_frame = None
         self.app.status(f"saved {storage.name(location)}: machine points kept as labels, human labels kept")
-
-    def do_copy_previous(self) -> None:  # not a refinement action
-        pass
 
     def flush(self) -> bool:
         s = self.session

@@ -8,73 +8,41 @@ create a second context in a process. To run them directly:
 
 * ``xvfb`` (session): ``Xvfb :N`` on a free display number with software Mesa GL; DISPLAY set.
   Tests that need it skip with the reason only where Xvfb is missing or cannot start.
-* ``pilot``: a freshly built client window (one Dear PyGui context per test) and a :class:`Pilot`
-  that presses keys and clicks in it through XTEST, one frame at a time.
+* ``window`` (session): the client's window, built once; ``pilot``: that window with no project
+  open, and a :class:`Pilot` that presses keys and clicks in it through XTEST, one frame at a time.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.gui.window.display import NoDisplay, start_xvfb, stop_xvfb
 from tests.gui.window.xinput import XInput, available
 
 if os.environ.get("POSERING_GUI_WINDOW") != "1":
     collect_ignore_glob = ["test_*.py"]  # run by tests/gui/test_window.py in their own process
 
-SCREEN = "1600x1000x24"
 WIDTH, HEIGHT = 1280, 800  # the client's window in the tests
-
-
-def _free_display() -> int:
-    for number in range(140, 400):
-        if not os.path.exists(f"/tmp/.X11-unix/X{number}") and not os.path.exists(f"/tmp/.X{number}-lock"):
-            return number
-    raise RuntimeError("no free X display number between :140 and :399")
 
 
 @pytest.fixture(scope="session")
 def xvfb():
-    binary = shutil.which("Xvfb")
-    if binary is None:
-        pytest.skip("Xvfb is not installed (Debian: apt-get install xvfb); the window tests need a display")
     reason = available()
     if reason:
         pytest.skip(reason)
+    try:
+        process, display = start_xvfb()
+    except NoDisplay as exc:
+        pytest.skip(str(exc))
     saved = {k: os.environ.get(k) for k in ("DISPLAY", "LIBGL_ALWAYS_SOFTWARE")}
-    process, display, log = None, None, ""
-    for _ in range(5):  # another test run may take the same number at the same moment
-        number = _free_display()
-        process = subprocess.Popen([binary, f":{number}", "-screen", "0", SCREEN, "+extension", "GLX",
-                                    "-nolisten", "tcp", "-noreset"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        end = time.monotonic() + 10
-        while time.monotonic() < end and process.poll() is None:
-            if os.path.exists(f"/tmp/.X11-unix/X{number}"):
-                display = f":{number}"
-                break
-            time.sleep(0.05)
-        if display:
-            break
-        if process.poll() is None:
-            process.kill()
-        log = process.stderr.read().decode(errors="replace")[-500:] if process.stderr else ""
-        process.wait()
-    if display is None:
-        pytest.skip(f"Xvfb could not start a display: {log.strip() or 'no socket appeared'}")
     os.environ["DISPLAY"] = display
     os.environ["LIBGL_ALWAYS_SOFTWARE"] = "1"
     yield display
-    process.terminate()
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop_xvfb(process)
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
@@ -159,6 +127,15 @@ class Pilot:
         self.x.button(button, False)
         self.frames(1)
         return where
+
+    def zoom(self, plot, x: float, y: float, clicks: int = 3) -> None:
+        """Turn the wheel over image point (x, y): zoom in (clicks > 0) or out."""
+        self.hover(plot, x, y)
+        for _ in range(abs(clicks)):
+            button = "wheel_up" if clicks > 0 else "wheel_down"
+            self.x.button(button, True)
+            self.x.button(button, False)
+            self.frames(2)
 
     def drag(self, plot, start: tuple[float, float], end: tuple[float, float], steps: int = 5) -> None:
         """Left-drag from one image point to another."""

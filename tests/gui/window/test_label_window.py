@@ -1,7 +1,6 @@
 """The Label view in the real window, driven by real key presses and mouse clicks (XTEST):
 labels land in the .h5 exactly, and the data-loss scenarios of other tools do not happen here."""
 
-import os
 
 import dearpygui.dearpygui as dpg
 import numpy as np
@@ -220,3 +219,11 @@ def test_hover_names_a_point_and_the_marker_slider_resizes(pilot, openfield_proj
     assert view.plot.marker_size == 20
     pilot.press("F1")
     assert dpg.is_item_shown("app.help")
+    pilot.press("F1")
+    tailbase = s.point(3)
+    for where in (tailbase, (tailbase[0] + 60, tailbase[1])):  # on a point's handle, and beside
+        low, high = dpg.get_axis_limits("label.x")
+        pilot.zoom(view.plot, *where, clicks=2)
+        pilot.frames(2)
+        new_low, new_high = dpg.get_axis_limits("label.x")
+        assert new_high - new_low < 0.9 * (high - low) and new_low < where[0] < new_high

@@ -43,7 +43,7 @@ def available() -> str | None:
 KEYSYMS = {"Left": "Left", "Right": "Right", "Up": "Up", "Down": "Down", "Home": "Home", "End": "End",
            "Delete": "Delete", "Backspace": "BackSpace", "F1": "F1", "Escape": "Escape", "Enter": "Return",
            "Ctrl": "Control_L", "Shift": "Shift_L"}
-BUTTONS = {"left": 1, "middle": 2, "right": 3}
+BUTTONS = {"left": 1, "middle": 2, "right": 3, "wheel_up": 4, "wheel_down": 5}
 
 
 class XInput:
