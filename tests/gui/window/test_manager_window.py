@@ -3,7 +3,7 @@ trained network, an analysis with its trajectory plots and labeled video, with e
 shown and the window redrawing within 100 ms while the runs go.
 
 Runs are the API steps in child processes; the test clicks the views' buttons and waits, drawing
-frames at 30 per second as the window would. Set POSERING_SCREENSHOTS=docs/img/gui to write the
+frames at 30 per second as the window would. Set POSERING_GUI_SCREENSHOTS=docs/img/gui to write the
 beginner's guide's screenshots (docs/gui.md) there.
 """
 
@@ -41,7 +41,7 @@ def write_video(path: Path, seed: int = 0) -> np.ndarray:
 
 
 def shots_folder(tmp_path: Path) -> Path:
-    return Path(os.environ.get("POSERING_SCREENSHOTS") or tmp_path / "shots")
+    return Path(os.environ.get("POSERING_GUI_SCREENSHOTS") or tmp_path / "shots")
 
 
 def shoot(pilot, folder: Path, name: str) -> None:
