@@ -42,9 +42,9 @@ class ImageBrowser:
                 dpg.add_button(label=">", tag=f"{self.tag}.next", width=34, callback=lambda: self.step(1))
                 dpg.add_button(label="Play", tag=f"{self.tag}.play", width=70, show=False,
                                callback=lambda: self.toggle_play())
-                dpg.add_slider_int(tag=f"{self.tag}.slider", width=360, min_value=1, max_value=1,
+                dpg.add_slider_int(tag=f"{self.tag}.slider", width=-1, min_value=1, max_value=1,
                                    callback=lambda s, a: self.show(a - 1))
-                dpg.add_text("", tag=f"{self.tag}.name")
+            dpg.add_text("", tag=f"{self.tag}.name")
             with dpg.child_window(tag=f"{self.tag}.canvas", border=False, no_scrollbar=True, height=height):
                 self.plot.build(f"{self.tag}.canvas")
 

@@ -15,6 +15,13 @@ from posering.gui import theme
 from posering.gui.state.runs import DONE, FAILED, Call, Run
 
 
+def files_changed(app, source=None) -> None:
+    """A run wrote project files (frames, machine labels): every other view refreshes its lists."""
+    for view in app.views:
+        if view is not source:
+            app.guard(view.on_files_changed)
+
+
 class RunPanel:
     """Progress of one run: an overall bar, one bar per call when there are several, the state line."""
 

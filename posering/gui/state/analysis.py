@@ -36,6 +36,7 @@ class AnalysisOptions:
     labeled_video: bool = False
     draw_skeleton: bool = False
     trailpoints: int = 0
+    pcutoff: float | None = None  # plots and labeled videos: draw points above this (default: config's)
 
 
 def expand(entries: list[str]) -> list[str]:
@@ -52,6 +53,7 @@ def analysis_calls(config: str, videos: list[str], options: AnalysisOptions) -> 
     """The calls of one run: per video, analyze and then the chosen outputs."""
     o = options
     model = {"config": config, "shuffle": o.shuffle, "trainingsetindex": o.trainingsetindex}
+    drawing = {"pcutoff": float(o.pcutoff)} if o.pcutoff is not None else {}
     analyze = {**model, "save_as_csv": o.save_as_csv, "precision": o.precision,
                "dynamic": [o.dynamic, float(o.dynamic_threshold), int(o.dynamic_margin)]}
     if o.batch_size:
@@ -68,10 +70,10 @@ def analysis_calls(config: str, videos: list[str], options: AnalysisOptions) -> 
                                "windowlength": int(o.windowlength)}))
         if o.plot:
             calls.append(Call(f"{name}: plot trajectories", "plot_trajectories",
-                              {**model, "videos": [video], "filtered": o.filter}))
+                              {**model, **drawing, "videos": [video], "filtered": o.filter}))
         if o.labeled_video:
             calls.append(Call(f"{name}: labeled video", "create_labeled_video",
-                              {**model, "videos": [video], "filtered": o.filter,
+                              {**model, **drawing, "videos": [video], "filtered": o.filter,
                                "draw_skeleton": o.draw_skeleton, "trailpoints": int(o.trailpoints)}))
     return calls
 

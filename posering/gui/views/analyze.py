@@ -20,7 +20,7 @@ from posering.gui.state.project import is_video, split_lines, video_rows
 from posering.gui.state.training import shuffles
 from posering.gui.views import View
 
-LEFT = 560
+LEFT = 470
 
 
 class AnalyzeView(View):
@@ -41,12 +41,12 @@ class AnalyzeView(View):
             with dpg.child_window(width=LEFT, tag="analyze.left"):
                 self._build_settings()
             with dpg.child_window(tag="analyze.right", border=False):
-                dpg.add_text("Results", color=theme.ACCENT)
                 with dpg.group(horizontal=True):
-                    dpg.add_combo([], tag="analyze.result_video", width=320, callback=lambda: self.show_result())
-                    dpg.add_radio_button(["trajectory plots", "labeled video"], tag="analyze.result_kind",
-                                         default_value="trajectory plots", horizontal=True,
-                                         callback=lambda: self.show_result())
+                    dpg.add_text("Results", color=theme.ACCENT)
+                    dpg.add_combo([], tag="analyze.result_video", width=-1, callback=lambda: self.show_result())
+                dpg.add_radio_button(["trajectory plots", "labeled video"], tag="analyze.result_kind",
+                                     default_value="trajectory plots", horizontal=True,
+                                     callback=lambda: self.show_result())
                 self.browser.build(height=-1)
         with dpg.file_dialog(tag="analyze.dialog", show=False, width=820, height=520, modal=True, file_count=100,
                              callback=lambda s, a: self._picked(a)):
@@ -64,30 +64,39 @@ class AnalyzeView(View):
         with dpg.group(horizontal=True):
             dpg.add_button(label="Add videos...", callback=lambda: dpg.show_item("analyze.dialog"))
             dpg.add_button(label="Add a folder...", callback=lambda: dpg.show_item("analyze.folder_dialog"))
-        dpg.add_combo([], label="shuffle", tag="analyze.shuffle", width=380)
+        with dpg.group(horizontal=True):
+            dpg.add_text("Shuffle")
+            dpg.add_combo([], tag="analyze.shuffle", width=-1)
         dpg.add_separator()
         dpg.add_checkbox(label="dynamic cropping (follow the animal)", tag="analyze.dynamic")
+        with dpg.group(horizontal=True, indent=28):
+            dpg.add_text("threshold")
+            dpg.add_input_float(tag="analyze.dynamic_threshold", default_value=0.5, width=70, step=0, format="%.2f")
+            dpg.add_text("margin (px)")
+            dpg.add_input_int(tag="analyze.dynamic_margin", default_value=10, width=70, step=0)
         with dpg.group(horizontal=True):
-            dpg.add_input_float(label="threshold", tag="analyze.dynamic_threshold", default_value=0.5, width=90,
-                                step=0, format="%.2f")
-            dpg.add_input_int(label="margin (px)", tag="analyze.dynamic_margin", default_value=10, width=90, step=0)
-        with dpg.group(horizontal=True):
-            self.app.text_inputs += [
-                dpg.add_input_text(label="batch size", tag="analyze.batch_size", width=70, hint="config"),
-                dpg.add_input_text(label="workers", tag="analyze.workers", width=70, hint="auto")]
-            dpg.add_combo(["auto", "fp32", "bf16", "fp16"], label="precision", tag="analyze.precision",
-                          default_value="auto", width=80)
+            dpg.add_text("Batch size")
+            self.app.text_inputs.append(dpg.add_input_text(tag="analyze.batch_size", width=60, hint="config"))
+            dpg.add_text("Workers")
+            self.app.text_inputs.append(dpg.add_input_text(tag="analyze.workers", width=60, hint="auto"))
+            dpg.add_text("Precision")
+            dpg.add_combo(["auto", "fp32", "bf16", "fp16"], tag="analyze.precision", default_value="auto", width=-1)
         dpg.add_checkbox(label="also save as CSV", tag="analyze.csv")
         dpg.add_separator()
         with dpg.group(horizontal=True):
             dpg.add_checkbox(label="filter", tag="analyze.filter")
             dpg.add_combo(list(FILTERS), tag="analyze.filtertype", default_value="median", width=100)
-            dpg.add_input_int(label="window", tag="analyze.windowlength", default_value=5, width=80, step=0)
+            dpg.add_text("window")
+            dpg.add_input_int(tag="analyze.windowlength", default_value=5, width=70, step=0)
         dpg.add_checkbox(label="plot trajectories", tag="analyze.plot", default_value=True)
         with dpg.group(horizontal=True):
             dpg.add_checkbox(label="labeled video", tag="analyze.labeled_video")
             dpg.add_checkbox(label="skeleton", tag="analyze.skeleton")
-            dpg.add_input_int(label="trail", tag="analyze.trail", default_value=0, width=70, step=0)
+            dpg.add_text("trail")
+            dpg.add_input_int(tag="analyze.trail", default_value=0, width=70, step=0)
+        with dpg.group(horizontal=True):
+            dpg.add_text("Draw points above likelihood")
+            self.app.text_inputs.append(dpg.add_input_text(tag="analyze.pcutoff", width=70, hint="pcutoff"))
         dpg.add_button(label="Analyze", tag="analyze.start", width=180, height=34, callback=lambda: self.start())
         self.panel.build(width=300)
 
@@ -139,6 +148,13 @@ class AnalyzeView(View):
                 raise PoseringError(f"{tag.split('.')[-1].replace('_', ' ')}: {text!r} is not a whole number")
             return int(text)
 
+        def fraction(tag: str) -> float | None:
+            text = dpg.get_value(tag).strip()
+            try:
+                return float(text) if text else None
+            except ValueError:
+                raise PoseringError(f"likelihood to draw: {text!r} is not a number between 0 and 1") from None
+
         return AnalysisOptions(
             shuffle=shuffle.number, trainingsetindex=shuffle.trainingsetindex, save_as_csv=dpg.get_value("analyze.csv"),
             dynamic=dpg.get_value("analyze.dynamic"), dynamic_threshold=dpg.get_value("analyze.dynamic_threshold"),
@@ -146,7 +162,8 @@ class AnalyzeView(View):
             num_workers=number("analyze.workers"), precision=dpg.get_value("analyze.precision"), filter=dpg.get_value("analyze.filter"),
             filtertype=dpg.get_value("analyze.filtertype"), windowlength=dpg.get_value("analyze.windowlength"),
             plot=dpg.get_value("analyze.plot"), labeled_video=dpg.get_value("analyze.labeled_video"),
-            draw_skeleton=dpg.get_value("analyze.skeleton"), trailpoints=dpg.get_value("analyze.trail"))
+            draw_skeleton=dpg.get_value("analyze.skeleton"), trailpoints=dpg.get_value("analyze.trail"),
+            pcutoff=fraction("analyze.pcutoff"))
 
     def start(self) -> None:
         if self.app.config is None:

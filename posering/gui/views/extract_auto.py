@@ -13,7 +13,7 @@ import dearpygui.dearpygui as dpg
 from posering import storage
 from posering.gui import theme
 from posering.gui.config_fields import ConfigFields
-from posering.gui.run_panel import RunPanel
+from posering.gui.run_panel import RunPanel, files_changed
 from posering.gui.state.project import video_rows
 from posering.gui.state.runs import Call
 from posering.gui.views import View
@@ -72,6 +72,7 @@ class ExtractAutoView(View):
         self.rows = video_rows(config) if config is not None else []
         for row in dpg.get_item_children("extract_auto.videos", 1) or []:
             dpg.delete_item(row)
+        dpg.configure_item("extract_auto.videos", height=min(8, max(1, len(self.rows))) * 34 + 34)
         for i, row in enumerate(self.rows):
             with dpg.table_row(parent="extract_auto.videos"):
                 dpg.add_checkbox(tag=f"extract_auto.use.{i}", enabled=row.location is not None,
@@ -143,7 +144,7 @@ class ExtractAutoView(View):
                              f"{counts.get('skipped', 0)} already there, in {counts.get('folder', '')}")
         dpg.set_value("extract_auto.result", "\n".join(lines))
         dpg.configure_item("extract_auto.label", show=True)
-        self.app.open_project(self.app.config.location)  # the Label view lists the new folders
+        files_changed(self.app, self)  # Label lists the new folders and images
 
     def tick(self, now: float) -> None:
         self.panel.tick()

@@ -13,7 +13,7 @@ from posering import storage
 from posering.errors import PoseringError
 from posering.gui import theme
 from posering.gui.config_fields import ConfigFields
-from posering.gui.run_panel import RunPanel
+from posering.gui.run_panel import RunPanel, files_changed
 from posering.gui.state.project import video_rows
 from posering.gui.state.runs import Call
 from posering.gui.state.training import shuffles
@@ -45,20 +45,24 @@ class OutliersView(View):
             dpg.add_text("Find frames of analysed videos where the predictions look wrong and extract them "
                          "with the predictions (machinelabels), to correct them in Refine.", wrap=1100,
                          color=theme.DIM)
-            dpg.add_combo([], label="shuffle (the model that analysed the videos)", tag="outliers.shuffle", width=380)
-            dpg.add_radio_button(list(ALGORITHMS), tag="outliers.algorithm", default_value="jump", horizontal=True,
-                                 callback=lambda s, a: dpg.set_value("outliers.algorithm_help", ALGORITHMS[a]))
+            with dpg.group(horizontal=True):
+                dpg.add_text("Shuffle (the model that analysed the videos)")
+                dpg.add_combo([], tag="outliers.shuffle", width=380)
+            dpg.add_radio_button(list(ALGORITHMS), tag="outliers.algorithm", default_value="jump", horizontal=True)
             dpg.add_text(ALGORITHMS["jump"], tag="outliers.algorithm_help", color=theme.DIM)
             with dpg.group(horizontal=True):
-                dpg.add_input_float(label="epsilon (px)", tag="outliers.epsilon", default_value=20, width=90, step=0,
-                                    format="%.1f")
-                dpg.add_input_float(label="p_bound", tag="outliers.p_bound", default_value=0.01, width=90, step=0,
-                                    format="%.3f")
+                dpg.add_text("epsilon (px)")
+                dpg.add_input_float(tag="outliers.epsilon", default_value=20, width=90, step=0, format="%.1f")
+                dpg.add_text("p_bound")
+                dpg.add_input_float(tag="outliers.p_bound", default_value=0.01, width=90, step=0, format="%.3f")
             with dpg.collapsing_header(label="fitting options (ARIMA)"):
-                dpg.add_input_int(label="ARdegree", tag="outliers.ARdegree", default_value=3, width=90, step=0)
-                dpg.add_input_int(label="MAdegree", tag="outliers.MAdegree", default_value=1, width=90, step=0)
-                dpg.add_input_float(label="alpha", tag="outliers.alpha", default_value=0.01, width=90, step=0,
-                                    format="%.3f")
+                with dpg.group(horizontal=True):
+                    dpg.add_text("ARdegree")
+                    dpg.add_input_int(tag="outliers.ARdegree", default_value=3, width=80, step=0)
+                    dpg.add_text("MAdegree")
+                    dpg.add_input_int(tag="outliers.MAdegree", default_value=1, width=80, step=0)
+                    dpg.add_text("alpha")
+                    dpg.add_input_float(tag="outliers.alpha", default_value=0.01, width=90, step=0, format="%.3f")
             with dpg.group(horizontal=True):
                 dpg.add_text("choose among candidates by")
                 dpg.add_radio_button(["kmeans", "uniform"], tag="outliers.extraction", default_value="kmeans",
@@ -139,7 +143,7 @@ class OutliersView(View):
         dpg.set_value("outliers.result", "\n".join(lines))
         has_refine = any(view.title == REFINE_VIEW for view in self.app.views)
         dpg.configure_item("outliers.refine", show=bool(self.folders) and has_refine)
-        self.app.open_project(self.app.config.location)
+        files_changed(self.app, self)  # Refine lists the folders with machine labels
 
     def refine(self) -> None:
         """On to the labeling client's Refine view, on the first folder that got frames."""
@@ -151,6 +155,9 @@ class OutliersView(View):
 
     def tick(self, now: float) -> None:
         self.panel.tick()
+        help_text = ALGORITHMS.get(dpg.get_value("outliers.algorithm"), "")
+        if dpg.get_value("outliers.algorithm_help") != help_text:
+            dpg.set_value("outliers.algorithm_help", help_text)
 
     def unsaved(self) -> str | None:
         return f"outlier settings: {', '.join(self.fields.changed)}" if self.fields.changed else None

@@ -60,31 +60,44 @@ class TrainEvaluateView(View):
         dpg.add_text("Split the labeled frames into training and test frames (one split per shuffle) and "
                      "make each shuffle's model folder.", wrap=1100, color=theme.DIM)
         dpg.add_text("", tag="train.fractions")
-        self.app.text_inputs.append(dpg.add_input_text(label="shuffles (e.g. 1 or 1, 2)", tag="train.new_shuffles",
-                                                       default_value="1", width=160))
-        dpg.add_combo([], label="network", tag="train.net_type", width=220)
-        dpg.add_combo(list(AUGMENTERS), label="augmenter", tag="train.augmenter", default_value="default", width=220)
+        with dpg.table(header_row=False, policy=dpg.mvTable_SizingFixedFit):
+            dpg.add_table_column(width_fixed=True, init_width_or_weight=120)
+            dpg.add_table_column(width_fixed=True, init_width_or_weight=260)
+            with dpg.table_row():
+                dpg.add_text("Shuffles")
+                self.app.text_inputs.append(dpg.add_input_text(tag="train.new_shuffles", default_value="1", width=160,
+                                                               hint="e.g. 1 or 1, 2"))
+            with dpg.table_row():
+                dpg.add_text("Network")
+                dpg.add_combo([], tag="train.net_type", width=220)
+            with dpg.table_row():
+                dpg.add_text("Augmenter")
+                dpg.add_combo(list(AUGMENTERS), tag="train.augmenter", default_value="default", width=220)
         dpg.add_button(label="Create training dataset", tag="train.create", width=240, height=34,
                        callback=lambda: self.create_dataset())
         with dpg.collapsing_header(label="Model comparison: the same splits for several networks"):
             dpg.add_group(tag="train.compare_nets", horizontal=True)
-            dpg.add_input_int(label="splits", tag="train.compare_splits", default_value=1, min_value=1,
-                              min_clamped=True, width=120)
+            with dpg.group(horizontal=True):
+                dpg.add_text("Splits")
+                dpg.add_input_int(tag="train.compare_splits", default_value=1, min_value=1, min_clamped=True, width=120)
             dpg.add_button(label="Create model comparison", tag="train.compare", callback=lambda: self.compare())
         self.dataset_panel.build()
         dpg.add_text("", tag="train.dataset_result", wrap=1100)
 
     def _build_train(self) -> None:
-        dpg.add_combo([], label="shuffle", tag="train.shuffle", width=420)
         with dpg.group(horizontal=True):
-            self.app.text_inputs += [
-                dpg.add_input_text(label="epochs", tag="train.epochs", width=90, hint="config"),
-                dpg.add_input_text(label="max iterations", tag="train.maxiters", width=90, hint="none"),
-                dpg.add_input_text(label="save every (epochs)", tag="train.save_epochs", width=90, hint="config"),
-                dpg.add_input_text(label="batch size", tag="train.batch_size", width=90, hint="config")]
+            dpg.add_text("Shuffle")
+            dpg.add_combo([], tag="train.shuffle", width=420)
         with dpg.group(horizontal=True):
-            dpg.add_combo(list(DEVICES), label="device", tag="train.device", default_value="auto", width=120)
-            dpg.add_combo(list(PRECISIONS), label="precision", tag="train.precision", default_value="auto", width=120)
+            for label, key, hint in (("Epochs", "epochs", "config"), ("or iterations", "maxiters", ""),
+                                     ("Save every", "save_epochs", "config"), ("Batch size", "batch_size", "config")):
+                dpg.add_text(label)
+                self.app.text_inputs.append(dpg.add_input_text(tag=f"train.{key}", width=80, hint=hint))
+        with dpg.group(horizontal=True):
+            dpg.add_text("Device")
+            dpg.add_combo(list(DEVICES), tag="train.device", default_value="auto", width=100)
+            dpg.add_text("Precision")
+            dpg.add_combo(list(PRECISIONS), tag="train.precision", default_value="auto", width=100)
             dpg.add_checkbox(label="resume from the last snapshot", tag="train.resume")
         dpg.add_button(label="Train", tag="train.start", width=180, height=34, callback=lambda: self.train())
         self.train_panel.build()
@@ -95,13 +108,13 @@ class TrainEvaluateView(View):
 
     def _build_evaluate(self) -> None:
         with dpg.group(horizontal=True):
-            self.app.text_inputs.append(dpg.add_input_text(label="shuffles", tag="train.eval_shuffles",
-                                                           default_value="1", width=120))
+            dpg.add_text("Shuffles")
+            self.app.text_inputs.append(dpg.add_input_text(tag="train.eval_shuffles", default_value="1", width=100))
             dpg.add_checkbox(label="draw the evaluation images", tag="train.plotting", default_value=True)
             dpg.add_button(label="Evaluate", tag="train.evaluate", width=140, callback=lambda: self.evaluate())
         self.evaluate_panel.build()
         with dpg.table(tag="train.results", header_row=True, borders_innerH=True, borders_outerH=True,
-                       policy=dpg.mvTable_SizingStretchProp, height=110, scrollY=True, scrollX=True):
+                       policy=dpg.mvTable_SizingFixedFit, height=90, scrollY=True, scrollX=True):
             pass
         self.images.build(height=-1)
 

@@ -10,6 +10,7 @@ import dearpygui.dearpygui as dpg
 import pytest
 
 from posering.gui.state.runs import Call, Run
+from tests.gui.window.shots import shoot, shots_folder
 
 pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.PerformanceWarning")
 
@@ -79,6 +80,7 @@ def test_submit_watch_and_stop_jobs(pilot, cluster, tmp_path, monkeypatch):
     frames_until(pilot, lambda: view.row(second) and view.row(second).status == "RUNNING", 120,
                  "the training job to run")
     frames_until(pilot, lambda: dpg.is_item_shown("jobs.stop"), 30, "its Stop button")
+    shoot(pilot, shots_folder(tmp_path), "jobs")
     pilot.click_item("jobs.stop")
     frames_until(pilot, lambda: view.row(second) and view.row(second).final, 120, "the second job to stop")
     assert view.row(second).status == "STOPPED"

@@ -12,6 +12,7 @@ import pytest
 from posering.errors import PoseringError
 from posering.gui.state.runs import Call
 from posering.project import ProjectConfig
+from tests.gui.window.shots import shoot, shots_folder
 
 pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.PerformanceWarning")
 
@@ -46,6 +47,7 @@ def test_skeleton_built_by_right_clicking_two_bodyparts(pilot, openfield_project
     assert dpg.get_value("project.skeleton_state") == "connected snout - tailbase"
     assert "*" in dpg.get_item_label("project.skeleton_save")
     assert view.unsaved() == "the skeleton"
+    shoot(pilot, shots_folder(tmp_path), "project-skeleton")
     pilot.click_item("project.part.1")  # the names on the left work too: leftear ...
     pilot.click_item("project.part.2")  # ... to rightear
     pilot.click_item("project.skeleton_save")

@@ -9,7 +9,6 @@ beginner's guide's screenshots (docs/gui.md) there.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import yaml
 
 from posering import labels, storage
 from posering.project import ProjectConfig, ProjectPaths
+from tests.gui.window.shots import shoot, shots_folder
 
 pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.PerformanceWarning")
 
@@ -38,17 +38,6 @@ def write_video(path: Path, seed: int = 0) -> np.ndarray:
     from posering.demo.synthetic import Scene, render_video
 
     return render_video(str(path), Scene(seed=seed, **SCENE))
-
-
-def shots_folder(tmp_path: Path) -> Path:
-    return Path(os.environ.get("POSERING_GUI_SCREENSHOTS") or tmp_path / "shots")
-
-
-def shoot(pilot, folder: Path, name: str) -> None:
-    pilot.frames(4)
-    path = folder / f"{name}.png"
-    pilot.screenshot(path)
-    assert path.stat().st_size > 10_000, f"{path} is empty"
 
 
 def type_into(pilot, tag: str, text: str) -> None:
@@ -74,11 +63,14 @@ def type_into(pilot, tag: str, text: str) -> None:
     pilot.frames(2)
 
 
-def wait_run(pilot, panel, timeout: float = 300.0) -> list[float]:
-    """Draw frames at 30 per second until the panel's run ends; returns each frame's seconds."""
+def wait_run(pilot, panel, timeout: float = 300.0, during=None) -> list[float]:
+    """Draw frames at 30 per second until the panel's run ends; returns each frame's seconds.
+    ``during()`` is called between frames (once it returns True, no more)."""
     times = []
     end = time.monotonic() + timeout
     while panel.busy:
+        if during is not None and during():
+            during = None
         assert time.monotonic() < end, f"{panel.run.title} did not finish: {panel.run.summary()}"
         started = time.perf_counter()
         pilot.app.step()
@@ -240,17 +232,27 @@ def test_from_videos_to_trajectory_plots_and_a_labeled_video(pilot, tmp_path, mo
     tab(pilot, "train.tabs", "train.tab.train")
     pilot.frames(2)
     assert dpg.get_value("train.shuffle").startswith("shuffle 1 (mobilenet_v4_small")
-    type_into(pilot, "train.maxiters", "3")
+    type_into(pilot, "train.maxiters", "4")
     dpg.set_value("train.precision", "fp32")
     idle = paced_frames(pilot)
     pilot.click_item("train.start")
-    frame_times = wait_run(pilot, train.train_panel, 300)
+    shot_taken = []
+
+    def shoot_while_training() -> bool:  # the bar, its time left and the loss curve, mid-run
+        if len(train.curve.points) >= 2 and train.train_panel.busy:
+            shoot(pilot, shots, "train")
+            shot_taken.append(True)
+            return True
+        return False
+
+    frame_times = wait_run(pilot, train.train_panel, 300, during=shoot_while_training)
     run = train.train_panel.run
     seen = [bar for _, bars in run.history for bar in bars if bar.unit == "it"]
-    assert seen and max(b.n for b in seen) >= 2 and any(b.total == 3 for b in seen), "no training progress shown"
+    assert seen and max(b.n for b in seen) >= 3 and any(b.total == 4 for b in seen), "no training progress shown"
     assert len(train.curve.points) >= 2, "no loss curve"
     assert dpg.get_value("train.loss")[0], "the loss curve was not drawn"
-    shoot(pilot, shots, "train")
+    if not shot_taken:
+        shoot(pilot, shots, "train")
     assert run.results[0] and storage.exists(run.results[0])  # the snapshot written
     assert_responsive(frame_times, idle, "training")
     tab(pilot, "train.tabs", "train.tab.evaluate")
@@ -268,6 +270,7 @@ def test_from_videos_to_trajectory_plots_and_a_labeled_video(pilot, tmp_path, mo
     pilot.click_item("analyze.use.1")  # not the second video
     pilot.click_item("analyze.labeled_video")
     dpg.set_value("analyze.precision", "fp32")
+    type_into(pilot, "analyze.pcutoff", "0.01")  # a network trained 4 steps is far from sure
     idle = paced_frames(pilot)
     pilot.click_item("analyze.start")
     calls = [c.label for c in analyze.panel.run.calls]
@@ -289,3 +292,19 @@ def test_from_videos_to_trajectory_plots_and_a_labeled_video(pilot, tmp_path, mo
     while analyze.browser.shown != 1 and time.monotonic() < end:
         pilot.frames(1)
     assert analyze.browser.count == SCENE["nframes"] and analyze.browser.shown == 1
+
+    # Outliers: frames the network is unsure about, extracted with its predictions, then Refine
+    outliers = show(pilot, "Outliers")
+    dpg.set_value("outliers.algorithm", "uncertain")
+    dpg.set_value("outliers.p_bound", 0.5)  # every frame of this network is uncertain
+    pilot.click_item("outliers.use.1")  # only the analysed video
+    pilot.click_item("outliers.start")
+    wait_run(pilot, outliers.panel, 300)
+    machine = Path(paths.machine_labels("mouse"))
+    assert machine.exists(), dpg.get_value("outliers.result")
+    assert "4 extracted" in dpg.get_value("outliers.result")
+    assert dpg.is_item_shown("outliers.refine")
+    shoot(pilot, shots, "outliers")
+    pilot.click_item("outliers.refine")
+    pilot.frames(3)
+    assert pilot.app.current.title == "Refine" and pilot.app.current.session.stem == "mouse"
