@@ -75,6 +75,7 @@ def test_a_failed_run_shows_the_command_lines_line_and_details_one_click_away(pi
     assert dpg.is_item_shown("app.details")
     details = dpg.get_value("app.details.text")
     assert "Traceback" in details and "create_new_project" in details and str(expected.value) in details
+    shoot(pilot, shots_folder(tmp_path), "run-details")
     pilot.click_item(dpg.get_item_children("app.details", 1)[0])  # its Close button
     assert not dpg.is_item_shown("app.details")
 
