@@ -240,9 +240,13 @@ class ProjectView(View):
         dpg.set_value("project.videos_title", f"{len(rows)} video{'' if len(rows) == 1 else 's'} in {storage.name(config.project_path)}")
         for row in dpg.get_item_children("project.video_table", 1) or []:
             dpg.delete_item(row)
+        dpg.configure_item("project.video_table", height=min(10, max(1, len(rows))) * 31 + 34)
+        root = config.project_path.rstrip("/") + "/"
         for row in rows:
             with dpg.table_row(parent="project.video_table"):
-                dpg.add_text(row.key)
+                shown = row.key[len(root):] if row.key.startswith(root) else row.key
+                with dpg.tooltip(dpg.add_text(shown)):
+                    dpg.add_text(row.location or row.key)
                 dpg.add_text("yes" if row.location else "MISSING", color=theme.STATUS if row.location else theme.ERROR)
                 dpg.add_text(row.crop or "-")
 
