@@ -2,9 +2,10 @@
 
 Commands are generated from :mod:`posering.api`: each function's signature gives the arguments
 (parameters without a default, and an optional ``config``) and options (the other parameters
-with a default), its docstring's ``Parameters`` section gives the help text. Options accept both spellings, ``--copy_videos`` (the
-API's name) and ``--copy-videos``. Values that are not plain strings or numbers (lists, tuples,
-dicts) are given in YAML: ``--dynamic "[true, 0.5, 10]"``, ``--Shuffles "[1, 2]"``.
+with a default), its docstring's ``Parameters`` section gives the help text. Options accept both
+spellings, ``--copy_videos`` (the API's name) and ``--copy-videos``. Values that are not plain
+strings or numbers (lists, tuples, dicts) are given in YAML: ``--dynamic "[true, 0.5, 10]"``,
+``--Shuffles "[1, 2]"``.
 
 A user mistake (a :class:`~posering.errors.PoseringError`) prints one line and exits with 1;
 ``posering --debug <command>`` shows the traceback instead.

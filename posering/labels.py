@@ -255,10 +255,15 @@ def save_labels(df: pd.DataFrame, location_h5: str, deleted: list[tuple[str, str
 
     Rows and points in the existing file that ``df`` lacks are kept. Points listed in
     ``deleted`` as ``(image relpath, bodypart)`` are the only ones removed. Returns what was saved.
+    Where there is no ``.h5`` but its ``.csv`` twin (a folder labeled by hand in a spreadsheet, or
+    an .h5 lost), the labels of the ``.csv`` are the ones kept.
     """
     location_h5 = storage.normalize(location_h5)
-    if storage.exists(location_h5):
-        existing = read_labels(location_h5)
+    twin = location_h5[: -len(".h5")] + ".csv" if location_h5.endswith(".h5") else None
+    existing_file = location_h5 if storage.exists(location_h5) else (
+        twin if twin and storage.exists(twin) else None)
+    if existing_file is not None:
+        existing = read_labels(existing_file)
         merged = merge_keeping_existing(existing, df)
     else:
         merged = df.copy()

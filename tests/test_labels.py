@@ -117,3 +117,12 @@ def test_file_version_tells_a_save_by_someone_else(tmp_path):
     seen = labels.file_version(target)
     labels.save_labels(table, target)  # the same content saved again still counts as a save
     assert labels.file_version(target) != seen
+
+
+def test_save_labels_keeps_the_labels_of_a_csv_without_h5(tmp_path):
+    target = tmp_path / "CollectedData_me.h5"
+    paths = ["labeled-data/v/img1.png", "labeled-data/v/img2.png"]
+    labels.write_labels(labels.from_arrays("me", ["a"], paths, [[[1, 1]], [[2, 2]]]), str(target))
+    target.unlink()  # only the .csv is left
+    labels.save_labels(labels.from_arrays("me", ["a"], paths[1:], [[[5, 5]]]), str(target))
+    np.testing.assert_array_equal(labels.points(labels.read_labels(str(target))), [[[1, 1]], [[5, 5]]])

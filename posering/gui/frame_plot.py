@@ -48,6 +48,9 @@ class FramePlot:
         self._selected: int | None = None
         self._hover: int | None = None
         self._release_limits = 0
+        self._display: DisplayImage | None = None  # the frame shown, for full-size detail when zoomed
+        self._view_key = self._detail_key = None
+        self._rested = 0
 
     # -- building --------------------------------------------------------------------------------------
     def build(self, parent, width: int = -1, height: int = -1) -> None:
@@ -61,24 +64,15 @@ class FramePlot:
         # uv flipped because the y axis points down (ImPlot puts uv_min at the bottom edge)
         dpg.add_image_series(self._texture, [-0.5, -0.5], [0.5, 0.5], parent=self.yaxis,
                              tag=f"{self.name}.image", uv_min=(0, 1), uv_max=(1, 0))
-        with dpg.theme() as ring:
-            with dpg.theme_component(dpg.mvScatterSeries):
-                dpg.add_theme_style(dpg.mvPlotStyleVar_Marker, dpg.mvPlotMarker_Circle, category=dpg.mvThemeCat_Plots)
-                self._ring_size = dpg.add_theme_style(dpg.mvPlotStyleVar_MarkerSize, self.marker_size + 5,
-                                                      category=dpg.mvThemeCat_Plots)
-                dpg.add_theme_style(dpg.mvPlotStyleVar_MarkerWeight, 2, category=dpg.mvThemeCat_Plots)
-                dpg.add_theme_color(dpg.mvPlotCol_MarkerFill, (0, 0, 0, 0), category=dpg.mvThemeCat_Plots)
-                dpg.add_theme_color(dpg.mvPlotCol_MarkerOutline, (255, 255, 255, 255), category=dpg.mvThemeCat_Plots)
+        with dpg.texture_registry():
+            self._detail_texture = dpg.add_static_texture(1, 1, [0.0, 0.0, 0.0, 0.0])
+        dpg.add_image_series(self._detail_texture, [-0.5, -0.5], [0.5, 0.5], parent=self.yaxis, show=False,
+                             tag=f"{self.name}.detail", uv_min=(0, 1), uv_max=(1, 0))
+        ring, self._ring_size = theme.marker_theme(self.marker_size + 5, 2, (0, 0, 0, 0), (255, 255, 255, 255))
         dpg.add_scatter_series([], [], parent=self.yaxis, tag=f"{self.name}.selected")
         dpg.bind_item_theme(f"{self.name}.selected", ring)
-        with dpg.theme() as halo:  # a light ring under open circles, so dark colours show on dark fur
-            with dpg.theme_component(dpg.mvScatterSeries):
-                dpg.add_theme_style(dpg.mvPlotStyleVar_Marker, dpg.mvPlotMarker_Circle, category=dpg.mvThemeCat_Plots)
-                self._halo_size = dpg.add_theme_style(dpg.mvPlotStyleVar_MarkerSize, self.marker_size,
-                                                      category=dpg.mvThemeCat_Plots)
-                dpg.add_theme_style(dpg.mvPlotStyleVar_MarkerWeight, 5, category=dpg.mvThemeCat_Plots)
-                dpg.add_theme_color(dpg.mvPlotCol_MarkerFill, (0, 0, 0, 0), category=dpg.mvThemeCat_Plots)
-                dpg.add_theme_color(dpg.mvPlotCol_MarkerOutline, (235, 235, 235, 200), category=dpg.mvThemeCat_Plots)
+        # a light ring under open circles, so dark colours show on dark fur
+        halo, self._halo_size = theme.marker_theme(self.marker_size, 5, (0, 0, 0, 0), (235, 235, 235, 200))
         dpg.add_scatter_series([], [], parent=self.yaxis, tag=f"{self.name}.halo", before=f"{self.name}.selected")
         dpg.bind_item_theme(f"{self.name}.halo", halo)
         handlers = "app.handlers"
@@ -117,6 +111,8 @@ class FramePlot:
 
     def clear(self) -> None:
         """No image, no points."""
+        self._display = None
+        dpg.configure_item(f"{self.name}.detail", show=False)
         self.set_bodyparts([], [])
         self._texture_for(1, 1, np.zeros((1, 1, 4), np.float32))
         self.image_size = None
@@ -125,17 +121,10 @@ class FramePlot:
         dpg.set_value(f"{self.name}.halo", [[], []])
 
     def _marker_theme(self, color, filled: bool) -> int:
-        with dpg.theme() as marker:
-            with dpg.theme_component(dpg.mvScatterSeries):
-                dpg.add_theme_style(dpg.mvPlotStyleVar_Marker, dpg.mvPlotMarker_Circle, category=dpg.mvThemeCat_Plots)
-                self._size_items.append(dpg.add_theme_style(dpg.mvPlotStyleVar_MarkerSize, self.marker_size,
-                                                            category=dpg.mvThemeCat_Plots))
-                dpg.add_theme_style(dpg.mvPlotStyleVar_MarkerWeight, 1.5 if filled else 2.5,
-                                    category=dpg.mvThemeCat_Plots)
-                fill = color if filled else (0, 0, 0, 0)
-                outline = (20, 20, 20, 255) if filled else color
-                dpg.add_theme_color(dpg.mvPlotCol_MarkerFill, fill, category=dpg.mvThemeCat_Plots)
-                dpg.add_theme_color(dpg.mvPlotCol_MarkerOutline, outline, category=dpg.mvThemeCat_Plots)
+        """Filled disks with a dark rim, or open circles in the colour."""
+        fill, outline = (color, (20, 20, 20, 255)) if filled else ((0, 0, 0, 0), color)
+        marker, size_item = theme.marker_theme(self.marker_size, 1.5 if filled else 2.5, fill, outline)
+        self._size_items.append(size_item)
         return marker
 
     # -- what is shown -------------------------------------------------------------------------------------
@@ -148,6 +137,8 @@ class FramePlot:
         """Upload the frame (once per frame change); the view is refitted when the size changes."""
         width, height = image.texture_size
         self._texture_for(width, height, image.pixels)
+        self._display, self._view_key, self._detail_key = image, None, None
+        dpg.configure_item(f"{self.name}.detail", show=False)
         size = (image.width, image.height)
         if size != self.image_size:
             dpg.configure_item(f"{self.name}.image", bounds_min=[-0.5, -0.5],
@@ -283,12 +274,37 @@ class FramePlot:
         self._release_limits = 2
 
     def tick(self) -> None:
-        """Per frame: limits fixed by a zoom are handed back to ImPlot once drawn (pan, zoom)."""
+        """Per frame: limits fixed by a zoom are handed back to ImPlot once drawn (pan, zoom), and
+        once a zoom or pan has rested, a shrunk image gets its full-size pixels where it is seen."""
         if self._release_limits:
             self._release_limits -= 1
             if not self._release_limits:
                 dpg.set_axis_limits_auto(self.xaxis)
                 dpg.set_axis_limits_auto(self.yaxis)
+        if self._display is None or self._display.source is None:
+            return
+        key = (*dpg.get_axis_limits(self.xaxis), *dpg.get_axis_limits(self.yaxis), *self._area()[2:])
+        if key != self._view_key:
+            self._view_key, self._rested = key, 0
+            return
+        self._rested += 1
+        if self._rested == 3 and key != self._detail_key:
+            self._detail_key = key
+            self._show_detail(key)
+
+    def _show_detail(self, key) -> None:
+        x0, x1, y0, y1, width, height = key
+        found = self._display.detail((x0, y0, x1, y1), (int(width), int(height)))
+        if found is None:
+            dpg.configure_item(f"{self.name}.detail", show=False)
+            return
+        (bx0, by0, bx1, by1), image = found
+        old = self._detail_texture
+        with dpg.texture_registry():
+            self._detail_texture = dpg.add_static_texture(*image.texture_size, image.pixels.reshape(-1))
+        dpg.configure_item(f"{self.name}.detail", texture_tag=self._detail_texture, show=True,
+                           bounds_min=[bx0 - 0.5, by0 - 0.5], bounds_max=[bx1 - 0.5, by1 - 0.5])
+        dpg.delete_item(old)
 
     def _moved(self, sender, position) -> None:
         """Name the point under the mouse (only the label is touched, and only when it changes)."""

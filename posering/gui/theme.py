@@ -67,3 +67,16 @@ def rgba255(color) -> tuple[int, int, int, int]:
     r, g, b = (int(round(255 * c)) for c in color[:3])
     a = int(round(255 * color[3])) if len(color) > 3 else 255
     return r, g, b, a
+
+
+def marker_theme(size: float, weight: float, fill, outline) -> tuple[int, int]:
+    """A scatter series' look: circles of ``size`` pixels; returns (theme, its size item)."""
+    plots = dpg.mvThemeCat_Plots
+    with dpg.theme() as marker:
+        with dpg.theme_component(dpg.mvScatterSeries):
+            dpg.add_theme_style(dpg.mvPlotStyleVar_Marker, dpg.mvPlotMarker_Circle, category=plots)
+            size_item = dpg.add_theme_style(dpg.mvPlotStyleVar_MarkerSize, size, category=plots)
+            dpg.add_theme_style(dpg.mvPlotStyleVar_MarkerWeight, weight, category=plots)
+            dpg.add_theme_color(dpg.mvPlotCol_MarkerFill, fill, category=plots)
+            dpg.add_theme_color(dpg.mvPlotCol_MarkerOutline, outline, category=plots)
+    return marker, size_item

@@ -269,3 +269,38 @@ def test_labeling_a_project_on_s3(openfield_project, s3):
     saved = labels.read_labels(f"{root}/{H5}")
     assert tuple(saved.loc[ROW.format(1), ("Pranav", "snout")]) == (12.5, 13.5)
     assert len(saved) == 116  # rows of images not in the bucket's folder are kept
+
+
+def test_a_folder_with_only_the_csv_keeps_every_label(openfield_project):
+    (openfield_project.parent / H5).unlink()  # DeepLabCut's .csv alone
+    before = labels.read_labels(str(openfield_project.parent / H5.replace(".h5", ".csv")))
+    s = LabelingSession(str(openfield_project), "m4s1")
+    np.testing.assert_array_equal(s.points, labels.points(before))
+    s.goto(2)
+    s.remove(0)
+    s.save()
+    saved = h5(openfield_project)
+    assert len(saved) == 116 and np.isnan(saved.loc[ROW.format(2), ("Pranav", "snout")]).all()
+    np.testing.assert_array_equal(labels.points(saved.drop(index=ROW.format(2))),
+                                  labels.points(before.drop(index=ROW.format(2))))
+
+
+def test_a_fresh_folder_gets_deeplabcuts_files(openfield_project):
+    """Frames grabbed into a new folder, labeled: CollectedData_<scorer>.h5/.csv in DeepLabCut's
+    modern layout, a row per labeled image only."""
+    import shutil
+
+    folder = openfield_project.parent / "labeled-data/m3v1mp4"
+    folder.mkdir()
+    for i in (7, 42):
+        shutil.copy(openfield_project.parent / f"labeled-data/m4s1/img{i:04d}.png", folder / f"img{i:04d}.png")
+    s = LabelingSession(str(openfield_project), "m3v1mp4")
+    assert s.nframes == 2 and np.isnan(s.points).all() and s.new_bodyparts == []
+    s.place(1.0, 2.0)
+    s.place(3.0, 4.0)
+    assert s.save().written
+    saved = labels.read_labels(str(folder / "CollectedData_Pranav.h5"))
+    assert list(saved.index) == [("labeled-data", "m3v1mp4", "img0007.png")]
+    assert labels.scorer_of(saved) == "Pranav" and labels.bodyparts_of(saved) == s.bodyparts
+    np.testing.assert_array_equal(labels.points(saved)[0, :2], [[1, 2], [3, 4]])
+    assert (folder / "CollectedData_Pranav.csv").exists()

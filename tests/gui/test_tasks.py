@@ -81,3 +81,13 @@ def test_image_cache_prefetches_in_the_background():
         cache.get(name)
     cache.get("a")  # dropped (capacity 3): loaded again
     assert loads.count("a") == 2
+
+
+def test_detail_gives_full_size_pixels_only_when_zoomed_past_the_shrunk_ones():
+    image = (np.arange(2048 * 2048 * 3) % 251).astype(np.uint8).reshape(2048, 2048, 3)
+    shown = prepare(image, (800, 800))
+    assert shown.source is image and prepare(image[:100, :100], (800, 800)).source is None
+    assert shown.detail((-0.5, -0.5, 2047.5, 2047.5), (800, 800)) is None  # whole image: shrunk is enough
+    box, detail = shown.detail((99.5, 199.5, 499.5, 599.5), (800, 800))  # 400 px of image on 800 of screen
+    assert box == (100, 200, 500, 600) and (detail.width, detail.height) == (400, 400)
+    np.testing.assert_allclose(detail.pixels[0, 0, :3], image[200, 100] / 255, atol=1e-6)  # exact pixels

@@ -78,7 +78,7 @@ class PointsView(View):
 
     # -- opening ----------------------------------------------------------------------------------------------
     def on_project(self, config) -> None:
-        self.close()
+        self.close_session()
         self.session = None
         self._shown_frame = None
         folders = self.folders(config) if config is not None else []
@@ -124,7 +124,7 @@ class PointsView(View):
             return
         if self.session is not None and (self.session.dirty or self.session.saving):
             self.flush()
-        self.close()
+        self.close_session()
         self.session = self.session_class(self.app.config, folder)
         dpg.set_value(f"{self.tag}.folder", folder)
         s = self.session
@@ -198,6 +198,13 @@ class PointsView(View):
         if not ok and self.session is not None:
             self.app.status(self.session.status(), error=True)
         return ok
+
+    def close_session(self) -> None:
+        """The open folder is put away (another folder or project is opened)."""
+
+    def close(self) -> None:
+        self.close_session()
+        self.cache.close()
 
     def on_tick(self, now: float) -> None:
         """Per frame, with a session open (timers)."""

@@ -57,6 +57,9 @@ class CheckView(View):
             self.plot.clear()
             self.show()
 
+    def close(self) -> None:
+        self.cache.close()
+
     def on_files_changed(self) -> None:
         if self.app.config is not None:
             dpg.configure_item(f"{self.tag}.folder", items=checkable_folders(self.app.config))

@@ -91,7 +91,7 @@ class ExtractView(View):
 
     # -- opening ---------------------------------------------------------------------------------------------
     def on_project(self, config) -> None:
-        self.close()
+        self.close_video()
         self.state = None
         for box in ("edit_crop", "use_crop"):
             dpg.set_value(f"{self.tag}.{box}", False)
@@ -109,7 +109,7 @@ class ExtractView(View):
         from posering.video.scrub import Scrubber
 
         video = next(v for v in self.videos if v.name == name)
-        self.close()
+        self.close_video()
         self.scrubber = Scrubber(video.location)
         s = self.scrubber
         self.state = ManualExtraction(self.app.config, video, s.nframes, s.fps, s.width, s.height)
@@ -123,6 +123,9 @@ class ExtractView(View):
         self.seek_exact(0)
 
     def close(self) -> None:
+        self.close_video()
+
+    def close_video(self) -> None:
         if self.scrubber is not None:
             scrubber, self.scrubber = self.scrubber, None
             if self.seeker is not None:

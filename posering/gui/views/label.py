@@ -113,7 +113,7 @@ class LabelView(PointsView):
             return None
         return f"{s.unsaved_count()} unsaved changes in labeled-data/{s.stem}"
 
-    def close(self) -> None:
+    def close_session(self) -> None:
         s = self.session
         if s is not None:
             try:

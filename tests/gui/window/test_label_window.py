@@ -227,3 +227,22 @@ def test_hover_names_a_point_and_the_marker_slider_resizes(pilot, openfield_proj
         pilot.frames(2)
         new_low, new_high = dpg.get_axis_limits("label.x")
         assert new_high - new_low < 0.9 * (high - low) and new_low < where[0] < new_high
+
+
+def test_zooming_into_a_large_frame_shows_its_full_size_pixels(pilot, openfield_project):
+    import cv2
+
+    folder = openfield_project.parent / "labeled-data" / "big"
+    folder.mkdir()
+    frame = cv2.imread(str(openfield_project.parent / "labeled-data/m4s1/img0000.png"))
+    for i in range(2):
+        cv2.imwrite(str(folder / f"img{i}.png"), cv2.resize(frame, (2048, 2048)))
+    view, s = open_label_view(pilot, openfield_project)
+    view.open_folder("big")
+    pilot.frames(4)
+    assert view.plot._display.texture_size[0] < 2048 and not dpg.is_item_shown("label.detail")
+    pilot.zoom(view.plot, 1000, 1000, clicks=12)
+    pilot.frames(5)
+    assert dpg.is_item_shown("label.detail")  # the visible part at full size
+    pilot.press("Right")
+    assert not dpg.is_item_shown("label.detail")  # a new frame: shrunk again until the view rests
