@@ -37,13 +37,14 @@ def test_skeleton_built_by_right_clicking_two_bodyparts(pilot, openfield_project
     view = show(pilot, "Project")
     dpg.set_value("project.tabs", "project.tab.skeleton")
     pilot.frames(4)
-    example = view.example
+    skeleton = view.skeleton
+    example = skeleton.example
     assert example is not None and "labeled-data/m4s1/" in example.image
-    parts = view.builder.bodyparts
+    parts = skeleton.builder.bodyparts
     snout, tailbase = example.points[parts.index("snout")], example.points[parts.index("tailbase")]
-    pilot.click(view.plot, *snout, button="right")
+    pilot.click(skeleton.plot, *snout, button="right")
     assert "now click" in dpg.get_value("project.skeleton_state")
-    pilot.click(view.plot, *tailbase, button="right")
+    pilot.click(skeleton.plot, *tailbase, button="right")
     assert dpg.get_value("project.skeleton_state") == "connected snout - tailbase"
     assert "*" in dpg.get_item_label("project.skeleton_save")
     assert view.unsaved() == "the skeleton"
