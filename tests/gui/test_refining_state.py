@@ -103,3 +103,22 @@ def test_undo_in_refinement(refinable):
     s.undo()
     np.testing.assert_array_equal(s.points, before)
     assert not s.dirty
+
+
+def test_a_label_changed_elsewhere_meanwhile_is_not_overwritten(refinable):
+    from posering.gui.state.labeling import LabelingSession
+
+    project, kept, xy = refinable
+    refine = RefineSession(str(project), "m4s1")
+    other = LabelingSession(str(project), "m4s1")  # the Label view, or a second window
+    other.goto(5)
+    other.select(1)
+    other.place(111.0, 222.0)
+    other.save()
+    refine.goto(HUMAN_ROWS + 3)
+    refine.remove(2)
+    refine.save()
+    saved = labels.read_labels(str(project.parent / H5))
+    assert tuple(saved.loc[ROW.format(5), ("Pranav", "leftear")]) == (111.0, 222.0)
+    assert np.isnan(saved.loc[ROW.format(HUMAN_ROWS + 3), ("Pranav", "rightear")]).all()
+    assert refine.point(1, frame=5) == (111.0, 222.0)  # and the Refine view shows it now

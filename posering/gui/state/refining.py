@@ -97,11 +97,17 @@ class RefineSession(PointEditor):
 
     # -- saving --------------------------------------------------------------------------------------------
     def save(self) -> str:
-        """Apply the edits to the Refinement and save it; machine points below the slider that were
-        not touched are left out. Reloads from the saved file afterwards."""
+        """Apply the edits to the Refinement and save it: the edits, and the machine points at or
+        above the slider; those below it that were not touched are left out, and human labels not
+        edited here are left as the file has them. Reloads from the saved file afterwards."""
         import time
 
         r, scorer = self.refinement, self.config.scorer
+        # Human labels are on disk already: leave them out of what is written, so a label changed
+        # meanwhile in another window (or the Label view) is kept, not overwritten by this copy.
+        for bodypart in self.bodyparts:
+            on_disk = r.source[bodypart] == HUMAN
+            r.points.loc[on_disk, [(scorer, bodypart, "x"), (scorer, bodypart, "y")]] = np.nan
         changed = ~same(self.points, self.baseline)
         for f, k in np.argwhere(changed):
             image, bodypart = self.images[f], self.bodyparts[k]
