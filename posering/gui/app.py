@@ -19,7 +19,7 @@ import dearpygui.dearpygui as dpg
 from posering.errors import PoseringError
 from posering.gui import theme
 from posering.gui.state.keymap import APP_KEYS, action_for
-from posering.gui.state.runs import GRACE_S, Runs
+from posering.gui.state.runs import Runs
 from posering.gui.state.tasks import Tasks, describe
 from posering.gui.views import View, discover
 
@@ -225,7 +225,7 @@ class App:
         self._last_frame = max(now, self._last_frame + 1.0 / fps)
 
     def destroy(self) -> None:
-        self.runs.cancel_all(wait=GRACE_S)
+        self.runs.close()
         for view in self.views:
             self.guard(view.close)
         dpg.destroy_context()

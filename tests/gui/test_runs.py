@@ -47,6 +47,9 @@ def test_a_real_step_runs_to_its_result(tmp_path, synthetic_video):
     assert run.results[0].endswith("config.yaml") and os.path.exists(run.results[0])
     assert run.fraction() == 1.0 and "done" in run.summary()
     assert changes[-1] == DONE
+    assert os.path.exists(run.output_file)
+    runs.close()  # as the window closes
+    assert not os.path.exists(runs.output_dir)
 
 
 def test_progress_comes_back_and_calls_run_in_order(tmp_path):

@@ -23,6 +23,7 @@ import logging
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -302,6 +303,11 @@ class Runs:
         if not ended:
             self.tasks.post(run.apply, ("end", FAILED, f"the run stopped unexpectedly (exit code {code}); "
                                                        "its details show its output", ""))
+
+    def close(self) -> None:
+        """The window closes: stop every run and remove their output files."""
+        self.cancel_all(wait=GRACE_S)
+        shutil.rmtree(self.output_dir, ignore_errors=True)
 
     def cancel_all(self, wait: float = 0.0) -> None:
         """Cancel every active run; with ``wait``, wait that long for them to stop, then kill them."""

@@ -115,3 +115,27 @@ def test_cancel_and_closing_while_a_run_goes(pilot, tmp_path):
         time.sleep(0.05)
     assert run.state == "cancelled"
     assert run._process.wait(timeout=10) is not None  # the child is gone
+
+
+def test_open_a_project_in_a_bucket_by_its_url(pilot, s3, synthetic_video, tmp_path, monkeypatch):
+    from posering import storage
+    from posering.project.create_new_project import create_new_project
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "settings"))
+    config = create_new_project("mouse", "Ada", [synthetic_video[0]], working_directory=f"{s3}/lab", copy_videos=True)
+    folder = config.rsplit("/", 1)[0]
+    view = show(pilot, "Project")
+    dpg.set_value("project.tabs", "project.tab.start")
+    dpg.set_value("project.open_path", folder)  # typed: the project's folder in the bucket
+    pilot.click_item("project.open")
+    assert pilot.app.config is not None and pilot.app.config.location == config
+    assert dpg.get_value("project.videos_title") == f"1 video in {folder.rsplit('/', 1)[-1]}"
+    assert storage.name(pilot.app.config.video_sets and next(iter(pilot.app.config.video_sets))) == "mouse.mp4"
+    dpg.set_value("project.tabs", "project.tab.settings")
+    pilot.frames(2)
+    view.settings.edit("dotsize", "7")
+    pilot.click_item("project.form.save")
+    assert ProjectConfig.load(config)["dotsize"] == 7  # written to the bucket
+    from posering.gui.state import recent
+
+    assert recent.load()[0] == config
