@@ -19,6 +19,7 @@ import dearpygui.dearpygui as dpg
 from posering.errors import PoseringError
 from posering.gui import theme
 from posering.gui.state.keymap import APP_KEYS, action_for
+from posering.gui.state.runs import Runs
 from posering.gui.state.tasks import Tasks, describe
 from posering.gui.views import View, discover
 
@@ -38,6 +39,7 @@ class App:
 
     def __init__(self, config: str | None = None, width: int = 1500, height: int = 950, vsync: bool = True):
         self.tasks = Tasks()
+        self.runs = Runs(self.tasks)  # steps run in child processes (posering.gui.state.runs)
         self.config = None  # the open project's ProjectConfig
         self.size = (width, height)
         self.vsync = vsync
@@ -77,6 +79,7 @@ class App:
             dpg.add_text("", tag="app.status", color=theme.STATUS)
         self._build_help()
         self._build_prompt()
+        self._build_details()
         dpg.set_primary_window("app.main", True)
         dpg.setup_dearpygui()
         dpg.show_viewport()
@@ -115,6 +118,19 @@ class App:
             dpg.add_text("", tag="app.prompt.text", wrap=520)
             dpg.add_spacer(height=8)
             dpg.add_group(tag="app.prompt.buttons", horizontal=True)
+
+    def _build_details(self) -> None:
+        with dpg.window(tag="app.details", label="Details", show=False, width=self.size[0] - 200,
+                        height=self.size[1] - 200, pos=(100, 80)):
+            dpg.add_button(label="Close", callback=lambda: dpg.configure_item("app.details", show=False))
+            dpg.add_input_text(tag="app.details.text", multiline=True, readonly=True, width=-1, height=-1,
+                               tab_input=False)
+
+    def show_details(self, title: str, text: str) -> None:
+        """A window with the whole story behind a one-line message (traceback, log), copyable."""
+        dpg.configure_item("app.details", label=title, show=True)
+        dpg.set_value("app.details.text", text)
+        dpg.focus_item("app.details")
 
     # -- navigation ---------------------------------------------------------------------------------------
     def view(self, title: str) -> View:
@@ -209,6 +225,7 @@ class App:
         self._last_frame = max(now, self._last_frame + 1.0 / fps)
 
     def destroy(self) -> None:
+        self.runs.close()
         for view in self.views:
             self.guard(view.close)
         dpg.destroy_context()
@@ -320,9 +337,16 @@ class App:
 
     # -- closing ------------------------------------------------------------------------------------------
     def request_close(self) -> None:
-        """The window's close button (and File > Quit): ask first if anything is unsaved."""
+        """The window's close button (and File > Quit): ask first if anything is unsaved or running."""
         unsaved = [(view, view.unsaved()) for view in self.views]
         unsaved = [(view, text) for view, text in unsaved if text]
+        running = [run for run in self.runs.active if not run.cancelling]
+        if running:
+            lines = "\n".join(f"- {run.summary()}" for run in running)
+            self.ask(f"Still running:\n{lines}\n\nClosing the window stops {'it' if len(running) == 1 else 'them'}"
+                     " (finished videos and snapshots stay; a rerun resumes).",
+                     [("Stop and close", lambda: self._stop_and_close(bool(unsaved))), ("Keep running", None)])
+            return
         if not unsaved:
             self.quit()
             return
@@ -330,6 +354,13 @@ class App:
         self.ask(f"Unsaved changes:\n{lines}\n\nSave them before closing?",
                  [("Save and close", self._save_and_quit), ("Close without saving", self.quit),
                   ("Cancel", None)])
+
+    def _stop_and_close(self, ask_unsaved: bool) -> None:
+        self.runs.cancel_all()
+        if ask_unsaved:
+            self.request_close()
+        else:
+            self.quit()
 
     def _save_and_quit(self) -> None:
         for view in self.views:

@@ -33,7 +33,7 @@ def window_results(tmp_path_factory) -> dict[str, tuple[str, str]]:
     env = {**os.environ, "POSERING_GUI_WINDOW": "1", "PYTHONPATH": str(REPO)}
     process = subprocess.run([sys.executable, "-m", "pytest", str(WINDOW_TESTS), "-q", "-p", "no:cacheprovider",
                               f"--junitxml={report}", "-o", "junit_family=xunit1"],
-                             cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+                             cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
     if not report.exists():
         pytest.fail(f"the window tests did not run (exit {process.returncode}):\n"
                     f"{process.stdout[-4000:]}\n{process.stderr[-4000:]}")

@@ -23,6 +23,7 @@ def h5(project) -> pd.DataFrame:
 
 def open_label_view(pilot, project):
     assert pilot.app.open_project(str(project))
+    pilot.click_item("app.nav.Label")  # the window starts on the Project view
     pilot.frames(3)
     view = pilot.app.view("Label")
     assert pilot.app.current is view and view.session is not None

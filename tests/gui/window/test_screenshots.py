@@ -39,6 +39,7 @@ def test_screenshots_of_every_view(pilot, openfield_project, tmp_path):
     make_refinable(openfield_project, human_rows=20)
     app = pilot.app
     assert app.open_project(str(openfield_project))
+    pilot.click_item("app.nav.Label")  # the window starts on the Project view
     pilot.frames(3)
 
     label = app.view("Label")
