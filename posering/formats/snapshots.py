@@ -15,13 +15,14 @@ zero padding. Files of detectors (``snapshot-detector-*``) are not pose snapshot
 from __future__ import annotations
 
 import io
+import pickle
 import re
 from dataclasses import dataclass
 
 import torch
 
 from posering import storage
-from posering.errors import ModelError
+from posering.errors import ModelError, PoseringError
 
 PREFIX = "snapshot"
 _NAME = re.compile(r"^snapshot-(best-)?(\d+)\.pt$")
@@ -106,14 +107,43 @@ def latest_resumable(train_dir: str) -> Snapshot | None:
 
 
 # -- reading and writing ---------------------------------------------------------------------------------
+RESAVE = ("if it is yours, load it where you trust it and save its tensors alone, e.g. "
+          "torch.save({'model': model.state_dict()}, 'snapshot-plain.pt')")
+
+
+def load_torch_file(location: str, what: str = "snapshot"):
+    """``torch.load(weights_only=True)`` of a local path or URL onto the CPU; ModelError if refused.
+
+    Every torch file posering reads (snapshots, backbone weights) comes through here. When torch
+    refuses a file, its message advises loading it again with ``weights_only=False``, which is
+    exactly the unsafe thing (the file's pickled objects run code on load); the message here
+    says instead what the file holds and how its owner re-saves a plain checkpoint.
+    """
+    try:
+        return torch.load(io.BytesIO(storage.read_bytes(location)), weights_only=True, map_location="cpu")
+    except PoseringError:  # already one line naming the location
+        raise
+    except pickle.UnpicklingError as err:
+        if "Weights only load failed" not in str(err):  # not a refusal: a damaged or foreign file
+            raise ModelError(f"{location}: cannot read {what} ({_first_line(err)}); it must be a "
+                             "torch.save'd dict of tensors and plain values") from None
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(err))
+        holds = f" ({found.group(1)})" if found else ""
+        raise ModelError(f"{location}: {what} refused: it holds code or Python objects{holds} besides "
+                         f"tensors and plain values, which posering does not load; {RESAVE}") from None
+    except Exception as err:
+        raise ModelError(f"{location}: cannot read {what} ({_first_line(err)}); it must be a "
+                         "torch.save'd dict of tensors and plain values") from None
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text.splitlines()[0] if text else ''}"
+
+
 def read_snapshot(location: str) -> dict:
     """The whole snapshot dict, loaded safely (``weights_only=True``) onto the CPU."""
-    try:
-        payload = torch.load(io.BytesIO(storage.read_bytes(location)), weights_only=True, map_location="cpu")
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise ModelError(f"{location}: cannot read snapshot ({type(exc).__name__}: {first}); it must be "
-                         "a torch.save'd dict of tensors and plain values") from None
+    payload = load_torch_file(location, "snapshot")
     if not isinstance(payload, dict) or not isinstance(payload.get("model"), dict):
         raise ModelError(f"{location}: not a snapshot (expected a dict with a 'model' state dict)")
     return payload

@@ -18,7 +18,6 @@ mapped onto timm's layout tensor by tensor in order, every shape checked. The lo
 from __future__ import annotations
 
 import importlib.resources
-import io
 import logging
 import os
 import socket
@@ -26,8 +25,8 @@ import socket
 import timm
 import torch
 
-from posering import storage
-from posering.errors import ModelError, PoseringError
+from posering.errors import ModelError
+from posering.formats.snapshots import load_torch_file
 from posering.model.backbones import Backbone
 
 log = logging.getLogger("posering.model")
@@ -132,12 +131,7 @@ def _load_hub(backbone: Backbone) -> str:
 
 
 def _load_file(backbone: Backbone, path: str, label: str) -> str:
-    try:
-        raw = torch.load(io.BytesIO(storage.read_bytes(path)), weights_only=True, map_location="cpu")
-    except PoseringError:  # already one line naming the location
-        raise
-    except Exception as err:
-        raise ModelError(f"{path}: cannot read weights ({type(err).__name__}: {err})") from None
+    raw = load_torch_file(path, "weights file")
     _load_state(backbone, raw, path)
     return _used(f"{label} for {backbone.net_type}")
 

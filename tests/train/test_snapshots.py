@@ -73,8 +73,12 @@ def test_a_snapshot_that_would_run_code_is_refused(tmp_path):
 
     location = tmp_path / "snapshot-001.pt"
     location.write_bytes(pickle.dumps({"model": {}, "x": Evil()}, protocol=2))
-    with pytest.raises(ModelError, match="cannot read snapshot"):
+    with pytest.raises(ModelError, match="snapshot refused: it holds code or Python objects") as refused:
         read_snapshot(str(location))
+    # torch's own advice (load again with weights_only=False) is the unsafe thing: not repeated.
+    message = str(refused.value)
+    assert "weights_only" not in message and "(print)" in message and "state_dict()" in message
+    assert len(message.splitlines()) == 1
     write_snapshot(str(tmp_path / "snapshot-002.pt"), {"metadata": {}, "model": {"w": torch.ones(1)}})
     with pytest.raises(ModelError, match="no snapshot named"):
         select_snapshots(str(tmp_path), "snapshot-009")
