@@ -188,8 +188,7 @@ def _copy_shuffle(cfg, trainindex: int, base: int, net_type: str) -> int:
     """A new shuffle with ``base``'s frames, net type and pytorch_config.yaml; its number."""
     from posering.dataset.collect import collect_labels
     from posering.dataset.create_training_dataset import write_dataset
-    from posering.dataset.metadata import read_metadata
-    from posering.formats.splits import Split, read_split
+    from posering.formats.splits import Split, read_metadata, read_split
 
     paths = ProjectPaths(cfg)
     fraction = cfg.training_fractions[trainindex]

@@ -44,12 +44,13 @@ from posering.train.snapshot_keeper import SnapshotKeeper
 log = logging.getLogger("posering.train")
 
 
-def resolve_device(device=None, gputouse=None, model_cfg: dict | None = None) -> torch.device:
-    """`device` if given, else GPU number `gputouse`, else the config's device ('auto')."""
+def resolve_device(device=None, gputouse=None, model_config: ModelConfig | dict | None = None) -> torch.device:
+    """`device` if given, else GPU number `gputouse`, else the model config's device ('auto')."""
     if device is None and gputouse is not None:
         device = f"cuda:{int(gputouse)}"
-    if device is None and model_cfg:
-        device = (model_cfg.get("runner") or {}).get("device") or model_cfg.get("device")
+    if device is None and model_config:
+        data = model_config.data if isinstance(model_config, ModelConfig) else model_config
+        device = (data.get("runner") or {}).get("device") or data.get("device")
     return pick_device(device or "auto")
 
 
