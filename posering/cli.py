@@ -198,7 +198,10 @@ def cli(ctx: click.Context, debug: bool, verbose: int, quiet: bool) -> None:
     """
     ctx.obj = {"debug": debug}
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
-    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    # Other libraries speak at WARNING unless -vv: botocore's INFO lines ("Found credentials in
+    # environment variables.") would otherwise stand before every one-line error.
+    logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.WARNING,
+                        format="%(message)s", stream=sys.stderr)
     logging.getLogger("posering").setLevel(level)
 
 

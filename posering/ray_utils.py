@@ -41,7 +41,9 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None):
         log.info("joining the Ray cluster at %s", address)
         ray.init(address=address, **options)
     else:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, **options)
+        # "local": a new instance of our own. With no address Ray would join the latest
+        # `ray start` cluster on this machine (/tmp/ray/ray_current_cluster), someone else's.
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, **options)
         log.info("started a local Ray instance (%s CPUs)", ray.cluster_resources().get("CPU"))
     return ray
 

@@ -15,6 +15,8 @@ stream through a local cache file for remote ones (never a whole object in memor
 
 S3 settings come from the usual places: ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` /
 ``AWS_ENDPOINT_URL`` (botocore), or fsspec's ``FSSPEC_S3_*`` variables, or :func:`configure`.
+An endpoint that accepts connections and never answers fails in about 30 s (see
+:data:`S3_TIMEOUTS`), not after s3fs's and botocore's nested retries (7 minutes).
 """
 
 from __future__ import annotations
@@ -35,6 +37,14 @@ import fsspec
 from posering.errors import StorageError
 
 _REMOTE_OPTIONS: dict[str, dict] = {}
+
+# S3 timeouts and attempts: (environment variable, default). Each request waits at most
+# connect/read seconds and is tried `attempts` times by botocore (standard mode, with backoff);
+# s3fs's own retry loop around it is turned off, since it multiplied the attempts by 5. A hung
+# endpoint fails after about attempts x read_timeout = 30 s.
+S3_TIMEOUTS = {"connect_timeout": ("POSERING_S3_CONNECT_TIMEOUT", 5.0),
+               "read_timeout": ("POSERING_S3_READ_TIMEOUT", 10.0),
+               "attempts": ("POSERING_S3_ATTEMPTS", 3)}
 
 
 def configure(protocol: str = "s3", **options) -> None:
@@ -62,6 +72,24 @@ def normalize(location: str | os.PathLike) -> str:
     if location.startswith("file://"):
         location = location[len("file://"):]
     return str(Path(location).expanduser().absolute())
+
+
+def is_relative(location: str) -> bool:
+    """A relative local path (``videos/a.mp4``, ``../a.mp4``): not a URL, not absolute."""
+    location = os.fspath(location)
+    return not (is_remote(location) or location.startswith(("file://", "~")) or os.path.isabs(location))
+
+
+def resolve(location: str, base: str) -> str:
+    """``location`` read from a file in folder ``base``: URLs and absolute paths as they are,
+    relative paths (``..`` folded) inside ``base``, never against the current directory."""
+    location = os.fspath(location)
+    if not is_relative(location):
+        return normalize(location)
+    if is_remote(base):
+        scheme, rest = base.split("://", 1)
+        return f"{scheme}://" + posixpath.normpath(posixpath.join(rest, location))
+    return os.path.normpath(os.path.join(normalize(base), location))
 
 
 def join(base: str, *parts: str) -> str:
@@ -98,11 +126,32 @@ def filesystem(location: str) -> tuple[fsspec.AbstractFileSystem, str]:
     if protocol == "s3":
         # posering writes and then lists; stale listings would hide fresh files.
         options.setdefault("use_listings_cache", False)
+        options["config_kwargs"] = _s3_client_config(options.get("config_kwargs"))
     try:
         fs, path = fsspec.core.url_to_fs(str(location), **options)
     except (ImportError, ValueError) as exc:
         raise StorageError(f"{location}: cannot open this kind of location ({exc})") from exc
+    if protocol == "s3":
+        fs.retries = 1  # botocore retries (above); s3fs's loop would try each of those 5 times
     return fs, path
+
+
+def _s3_client_config(given: dict | None) -> dict:
+    """botocore's Config for s3fs: what configure() or FSSPEC_S3 set, else S3_TIMEOUTS."""
+    config = dict(fsspec.config.conf.get("s3", {}).get("config_kwargs") or {})
+    config.update(given or {})
+    values = {}
+    for key, (variable, default) in S3_TIMEOUTS.items():
+        text = os.environ.get(variable)
+        try:
+            values[key] = type(default)(text) if text else default
+        except ValueError:
+            raise StorageError(f"{variable}={text!r} is not a number; unset it or give seconds "
+                               f"(attempts: a whole number), e.g. {default}") from None
+    config.setdefault("connect_timeout", values["connect_timeout"])
+    config.setdefault("read_timeout", values["read_timeout"])
+    config.setdefault("retries", {"total_max_attempts": max(1, values["attempts"]), "mode": "standard"})
+    return config
 
 
 @contextlib.contextmanager
@@ -120,16 +169,21 @@ def _explained(location: str, action: str) -> Iterator[None]:
             "(AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) or the folder's permissions"
         ) from exc
     except OSError as exc:
-        raise StorageError(f"{location}: cannot {action}: {exc}") from exc
-    except Exception as exc:  # botocore/aiohttp errors do not share a base class with OSError
-        kind = type(exc).__name__
-        hint = ""
+        if not is_remote(location):
+            raise StorageError(f"{location}: cannot {action}: {exc}") from exc
+        raise _unreachable(location, action, exc) from exc  # botocore's timeouts are OSErrors
+    except Exception as exc:  # other botocore/aiohttp errors do not share a base class with OSError
         if is_remote(location):
-            hint = (
-                "; check that the bucket exists and is reachable (AWS_ENDPOINT_URL, network) "
-                "and that the credentials are right"
-            )
-        raise StorageError(f"{location}: cannot {action} ({kind}: {exc}){hint}") from exc
+            raise _unreachable(location, action, exc) from exc
+        raise StorageError(f"{location}: cannot {action} ({type(exc).__name__}: {exc})") from exc
+
+
+def _unreachable(location: str, action: str, exc: Exception) -> StorageError:
+    """The one message for a remote store that refuses, hangs or fails: what and where to check."""
+    cause = exc.__cause__ if isinstance(exc.__cause__, Exception) else exc
+    return StorageError(
+        f"{location}: cannot {action} ({type(cause).__name__}: {cause}); check that the bucket "
+        "exists and is reachable (AWS_ENDPOINT_URL, network) and that the credentials are right")
 
 
 def exists(location: str) -> bool:

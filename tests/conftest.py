@@ -45,7 +45,9 @@ def ray_session():
     import ray
 
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, object_store_memory=300 * 1024 * 1024,
+        # "local": our own instance, never the latest `ray start` cluster on the machine (a
+        # cluster test's head, or one a killed driver left behind).
+        ray.init(address="local", num_cpus=2, include_dashboard=False, object_store_memory=300 * 1024 * 1024,
                  log_to_driver=False, configure_logging=False)
     yield ray
     ray.shutdown()

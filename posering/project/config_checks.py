@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import difflib
+import logging
 import numbers
 from typing import Any
 
+from posering import storage
 from posering.errors import ConfigError
 from posering.project.config import KNOWN_KEYS, REQUIRED_KEYS, Crop, is_placeholder
+
+log = logging.getLogger("posering.project")
+_WARNED: set[tuple[str, str]] = set()  # (config, what): each warning once per process
 
 # Keys DeepLabCut 3 (and older versions) write that posering keeps but does not use.
 DLC_EXTRA_KEYS = {
@@ -151,6 +156,22 @@ def _check_video_sets(data: dict, where: str) -> None:
             _fail(where, "video_sets", f"entry for {video!r} must be a mapping like {{crop: '0, 640, 0, 480'}}")
         if entry.get("crop") is not None:
             Crop.parse(entry["crop"], f"{where}: video_sets[{video!r}]")
+        _warn_if_outside_the_project(str(video), where)
+
+
+def _warn_if_outside_the_project(video: str, where: str) -> None:
+    """A relative key is read from the project folder; one that climbs out of it with ``..``
+    makes the project depend on where it sits beside other folders."""
+    if not storage.is_relative(video):
+        return
+    root = storage.parent(where)
+    target = storage.resolve(video, root)
+    if target.startswith(storage.join(root, "")) or (where, video) in _WARNED:
+        return
+    _WARNED.add((where, video))
+    log.warning("%s: video_sets key %r leads outside the project folder (to %s); relative video "
+                "paths are read from the project folder: give an absolute path, or move the video "
+                "into videos/ and list it as 'videos/%s'", where, video, target, storage.name(video))
 
 
 def _check_cropping(data: dict, where: str) -> None:

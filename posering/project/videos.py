@@ -2,7 +2,9 @@
 
 ``video_sets`` keys are absolute paths written on the machine that created the project. When a
 project is moved or shared those paths go stale; the video is then looked up by name in the
-project's own ``videos/`` folder, so a copied project keeps working.
+project's own ``videos/`` folder, so a copied project keeps working. A relative key
+(``videos/clip.mp4``) is relative to the project folder, never to the current directory: the same
+command takes frames from the same video wherever it is run.
 
 Which videos make up the training data: the stems of the ``video_sets`` keys. DeepLabCut's own
 example projects ship with a placeholder key ("WILL BE AUTOMATICALLY UPDATED BY DEMO CODE") and
@@ -28,7 +30,8 @@ def resolve_video(config: ProjectConfig, video_key: str) -> str | None:
     """Where the video listed as ``video_key`` actually is, or None if it cannot be found."""
     if is_placeholder(video_key):
         return None
-    candidates = [video_key, storage.join(ProjectPaths(config).videos_dir, storage.name(video_key))]
+    candidates = [storage.resolve(video_key, config.project_path),
+                  storage.join(ProjectPaths(config).videos_dir, storage.name(video_key))]
     for candidate in candidates:
         try:
             if storage.isfile(candidate):

@@ -54,11 +54,12 @@ class TrainingRecorder(Hooks):
     """Hooks of ``train_network``: files in train/, snapshots, evaluation, progress bar."""
 
     def __init__(self, train_dir: str, keeper: SnapshotKeeper, evaluator=None, first_epoch: int = 1,
-                 capture: LogCapture | None = None, progress: bool = True):
+                 capture: LogCapture | None = None, progress: bool = True, earlier_log: str = ""):
         self.train_dir = train_dir
         self.keeper = keeper
         self.evaluator = evaluator
         self.capture = capture
+        self.earlier_log = earlier_log  # train.txt of the runs this one continues, kept above its own
         self.progress = progress
         self.stats_file = storage.join(train_dir, "learning_stats.csv")
         # A resumed run continues the table: rows of epochs it will redo are dropped.
@@ -132,7 +133,8 @@ class TrainingRecorder(Hooks):
     # -- files -------------------------------------------------------------------------------------
     def write_log(self) -> None:
         if self.capture is not None:
-            storage.write_text(storage.join(self.train_dir, "train.txt"), "\n".join(self.capture.lines) + "\n")
+            storage.write_text(storage.join(self.train_dir, "train.txt"),
+                               self.earlier_log + "\n".join(self.capture.lines) + "\n")
 
     def write_files(self) -> None:
         self.last_written = time.monotonic()

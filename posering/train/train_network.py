@@ -91,6 +91,18 @@ def _archive_old_snapshots(train_dir: str) -> None:
                 "continue a run instead)", folder)
 
 
+def _snapshot_to_resume(train_dir: str) -> str:
+    """The latest regular snapshot in train/; none is an error, not a silent fresh start."""
+    found = latest_resumable(train_dir)
+    if found is not None:
+        return found.location
+    best = [s for s in snapshot_files(train_dir) if s.best]
+    hint = (f"; only {storage.name(best[-1].location)} is there: pass snapshot_path (--snapshot_path) "
+            "to continue from it" if best else "")
+    raise ModelError(f"{train_dir}: nothing to resume: no snapshot-<epoch>.pt there{hint}; run "
+                     "without resume (--resume) to start training")
+
+
 def train_network(config: str, shuffle: int = 1, trainingsetindex: int = 0, gputouse: int | None = None,
                   max_snapshots_to_keep: int = 5, displayiters: int | None = None,
                   saveiters: int | None = None, maxiters: int | None = None, epochs: int | None = None,
@@ -132,6 +144,9 @@ def train_network(config: str, shuffle: int = 1, trainingsetindex: int = 0, gput
     if not training_set.train_indices:
         raise ModelError(f"{training_set.split_source}: the split of shuffle {shuffle} has no training image")
 
+    if snapshot_path is None and resume:
+        snapshot_path = _snapshot_to_resume(train_dir)  # before anything is written
+
     batch = int(batch_size or (model_cfg.get("train_settings") or {}).get("batch_size") or 8)
     steps_per_epoch = max(1, len(training_set.train_indices) // batch) if len(training_set.train_indices) > batch else 1
     apply_overrides(model_cfg, steps_per_epoch, max_snapshots_to_keep=max_snapshots_to_keep,
@@ -142,16 +157,15 @@ def train_network(config: str, shuffle: int = 1, trainingsetindex: int = 0, gput
     save_model_config(model_cfg, config_file)
 
     start = None
-    if snapshot_path is None and resume:
-        found = latest_resumable(train_dir)
-        snapshot_path = found.location if found else None
-        if found is None:
-            log.warning("resume: no snapshot in %s yet, starting from the beginning", train_dir)
     snapshot_path = snapshot_path or model_cfg.get("resume_training_from")
     if snapshot_path:
         start = read_snapshot(str(snapshot_path))
     else:
         _archive_old_snapshots(train_dir)
+    # A continued run adds to the log of the runs before it (which weights they started from,
+    # their epochs) instead of replacing it.
+    log_file = storage.join(train_dir, "train.txt")
+    earlier_log = storage.read_text(log_file) if start is not None and storage.exists(log_file) else ""
 
     capture = LogCapture()
     root_logger = logging.getLogger("posering")
@@ -178,7 +192,7 @@ def train_network(config: str, shuffle: int = 1, trainingsetindex: int = 0, gput
         augmenter = Augmenter((model_cfg.get("data") or {}).get("train"), training_set.bodyparts)
         seed = int((model_cfg.get("train_settings") or {}).get("seed") or 42)
         dataset = PoseDataset.from_training_set(training_set, "train", augmenter, seed=seed)
-        recorder = TrainingRecorder(train_dir, keeper, evaluator, first_epoch, capture, progress)
+        recorder = TrainingRecorder(train_dir, keeper, evaluator, first_epoch, capture, progress, earlier_log)
         # Log lines go through tqdm while the bar is shown, so they do not break it.
         with logging_redirect_tqdm() if progress else contextlib.nullcontext():
             train(model_cfg, dataset, device_, hooks=recorder, resume=start, weight_init=spec.weight_init,

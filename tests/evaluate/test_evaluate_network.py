@@ -50,7 +50,6 @@ def test_evaluation_files_columns_and_numbers(tmp_path_factory):
         assert results.iloc[0][f"{which} rmse"] == pytest.approx(round(float(np.mean(errors)), 2), abs=0.006)
         expected = evaluate_poses(values[rows], training_set.keypoints[rows], cfg["pcutoff"])
         assert results.iloc[0][f"{which} mAP"] == pytest.approx(round(expected["mAP"], 2), abs=0.006)
-    assert results.iloc[0]["train rmse"] < 6  # it trained on those frames
 
     per_bodypart = read_csv(storage.join(folder, f"{scorer}-keypoint-results.csv"), index_col=0)
     assert per_bodypart.index.name == "Error Type" and list(per_bodypart.columns) == cfg.bodyparts
@@ -64,7 +63,15 @@ def test_evaluation_files_columns_and_numbers(tmp_path_factory):
     again = evaluate_network(config, show_errors=False, comparisonbodyparts=["snout", "tailbase"])
     combined = read_csv(paths.combined_evaluation(), index_col=list(range(5)))
     epochs = all_rows.index.get_level_values("Training epochs")
-    assert len(all_rows) == 3 and len(combined) == len(set(epochs)) == 2
+    assert len(all_rows) == 3 and set(epochs) == {25, 50, epoch}  # the best may be any evaluated epoch
+    assert len(combined) == len(set(epochs))
+    # It trained on those frames: the last snapshot puts most of their keypoints within pixels
+    # (the median: one keypoint of two frames may sit in a wrong spot, CPU-dependent; issue 19).
+    last_scorer = scorer_name("mobilenet_v4_small", "demo", cfg.date, 1, 50)
+    last = labels.read_labels(storage.join(folder, f"{last_scorer}.h5"))
+    errors = np.linalg.norm(last.to_numpy().reshape(len(last), -1, 3)[TINY_TRAIN, :, :2]
+                            - training_set.keypoints[TINY_TRAIN], axis=-1)
+    assert np.median(errors) < 3.0, errors
     assert list(combined.columns) == VALUE_COLUMNS
     assert combined.loc[again.index[0]].equals(again.iloc[0])  # the later evaluation replaced the row
     assert table.index.names == INDEX_COLUMNS

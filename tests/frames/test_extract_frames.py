@@ -1,5 +1,7 @@
 """extract_frames on real videos: uniform and k-means, manual frames, crop, reruns, Ray, errors."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -204,3 +206,45 @@ def test_dropped_frame_video_images_are_the_decoded_frames(demo_project, tmp_pat
     wrong = [i for i, name in saved.items()
              if not np.array_equal(decode_image(storage.join(folder, name)), truth[i])]
     assert wrong == []
+
+
+def test_a_relative_video_path_is_read_from_the_project_not_the_current_folder(tmp_path, monkeypatch):
+    """Issue 19 item 3: run from a folder with its own videos/clip.mp4, the project's is used."""
+    from posering.demo.synthetic import Scene, render_video
+    from posering.project.create_new_project import create_new_project
+
+    source = tmp_path / "source" / "clip.mp4"
+    source.parent.mkdir()
+    render_video(str(source), Scene(nframes=100))
+    config_path = create_new_project("rel", "me", [str(source)], working_directory=str(tmp_path / "p"),
+                                     copy_videos=True)
+    config = ProjectConfig.load(config_path)
+    config["video_sets"] = {"videos/clip.mp4": next(iter(config.video_sets.values()))}
+    config["numframes2pick"] = 5
+    config.save()
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "videos").mkdir(parents=True)
+    render_video(str(elsewhere / "videos" / "clip.mp4"), Scene(nframes=300, seed=3))
+    monkeypatch.chdir(elsewhere)
+
+    found = extract_frames(config_path, algo="uniform")
+    (location, result), = found.items()
+    assert location == str(Path(config.project_path) / "videos" / "clip.mp4")
+    assert max(result["frames"]) < 100, result["frames"]  # the 300-frame video was not read
+
+
+def test_a_video_key_that_climbs_out_of_the_project_is_warned_about(tmp_path, caplog):
+    from posering.project.create_new_project import create_new_project
+    from posering.demo.synthetic import Scene, render_video
+
+    video = tmp_path / "clip.mp4"
+    render_video(str(video), Scene(nframes=30))
+    config_path = create_new_project("up", "me", [str(video)], working_directory=str(tmp_path / "p"))
+    config = ProjectConfig.load(config_path)
+    config["video_sets"] = {"../../clip.mp4": {"crop": "0, 320, 0, 240"}}
+    config.save()
+    with caplog.at_level("WARNING", logger="posering.project"):
+        ProjectConfig.load(config_path)
+        ProjectConfig.load(config_path)  # said once
+    warnings = [r.getMessage() for r in caplog.records if "leads outside the project folder" in r.getMessage()]
+    assert len(warnings) == 1 and "'../../clip.mp4'" in warnings[0] and str(video) in warnings[0], warnings
