@@ -37,6 +37,7 @@ import numpy as np
 
 from posering import storage
 from posering.errors import VideoError
+from posering.video import probing
 from posering.video.keyframes import KeyframeIndex, keyframe_index, seek_at_or_before
 
 # Above this stride, seeking per frame beats decoding and dropping the frames in between.
@@ -214,37 +215,10 @@ class VideoReader:
         return count
 
     def _last_readable(self, low: int, high: int) -> int | None:
-        """The last frame in ``[low, high]`` a seek decodes (None: none does): probed back from
-        ``high`` in doubling steps, then bisected between the first hit and the miss before it."""
-        miss, step, probe_at = high + 1, 1, high
-        while low <= high:
-            if self._readable(probe_at):
-                return self._bisect(probe_at, miss)
-            if probe_at == low:
-                break
-            miss, probe_at, step = probe_at, max(probe_at - step, low), step * 2
-        return None
+        return probing.last_readable(self._readable, low, high)
 
     def _first_readable(self, low: int, high: int) -> int | None:
-        """The first frame in ``[low, high]`` a seek decodes, probed forward the same way."""
-        miss, step, probe_at = low - 1, 1, low
-        while low <= high:
-            if self._readable(probe_at):
-                return self._bisect(probe_at, miss)
-            if probe_at == high:
-                break
-            miss, probe_at, step = probe_at, min(probe_at + step, high), step * 2
-        return None
-
-    def _bisect(self, hit: int, miss: int) -> int:
-        """The readable frame next to ``miss``, between the two (a damaged stretch is contiguous)."""
-        while abs(miss - hit) > 1:
-            middle = (hit + miss) // 2
-            if self._readable(middle):
-                hit = middle
-            else:
-                miss = middle
-        return hit
+        return probing.first_readable(self._readable, low, high)
 
     # -- reading -------------------------------------------------------------------------------------
     def _seek(self, index: int) -> bool:
