@@ -6,8 +6,17 @@ so the count is checked by reading the last frame the header promises and the on
 counted by decoding when the two disagree with the header.
 
 Ranges ``[start, stop)`` are read with one seek and then sequential decoding, so shards of a long
-video never decode it from the beginning. Remote videos (``s3://``) are streamed once into a
-local cache file (see :func:`posering.storage.local_copy`), never held in memory.
+video never decode it from the beginning.
+
+Seeks are exact on videos with dropped frames or a variable frame rate too. OpenCV's seek numbers
+frames by their time x fps, which is their index only while the times are regular; the check of
+the frame count also checks that (the first two frames and the last promised one sit on the grid
+the fps draws, and nothing follows), which costs two decoded frames more. Where it does not hold,
+the video's keyframe index (:mod:`posering.video.keyframes`, one demux-only pass, cached per
+video) gives every frame's time and the seeks go through it.
+
+Remote videos (``s3://``) are streamed once into a local cache file (see
+:func:`posering.storage.local_copy`), never held in memory.
 
 Damaged videos: where a stretch of the file is corrupt, sequential decoding stops although the
 container still indexes the frames after it, which a seek reaches. The count therefore looks
@@ -28,13 +37,16 @@ import numpy as np
 
 from posering import storage
 from posering.errors import VideoError
+from posering.video import probing
+from posering.video.keyframes import KeyframeIndex, keyframe_index, seek_at_or_before
 
 # Above this stride, seeking per frame beats decoding and dropping the frames in between.
 _GRAB_STRIDE_LIMIT = 24
 # What a user can do about a damaged file; FFmpeg conceals what it cannot decode.
 REPAIR_ADVICE = ("re-encode it, e.g. `ffmpeg -err_detect ignore_err -i in.mp4 -c:v libx264 out.mp4`, "
                  "or analyze it as it is: analyze_videos skips the frames that do not decode")
-_verified_counts: dict[tuple, int] = {}
+# Per video (local file, size): (verified frame count, the keyframe index where seeks need it).
+_verified_counts: dict[tuple, tuple[int, KeyframeIndex | None]] = {}
 _counts_lock = threading.Lock()
 
 
@@ -78,6 +90,7 @@ class VideoReader:
             self.close()
             raise VideoError(f"{self.location}: not a readable video (no frame size); is the file complete?")
         self._frame_count: int | None = None
+        self._timing: KeyframeIndex | None = None  # set where OpenCV's frame numbers are not indices
         self.skipped: list[tuple[int, int]] = []  # [start, stop) stretches frames() could not decode
 
     def _open_capture(self) -> cv2.VideoCapture:
@@ -111,10 +124,10 @@ class VideoReader:
             with _counts_lock:
                 cached = _verified_counts.get(key)
             if cached is None:
-                cached = self._verified_count()
+                cached = self._verified_count(), self._timing
                 with _counts_lock:
                     _verified_counts[key] = cached
-            self._frame_count = cached
+            self._frame_count, self._timing = cached
         return self._frame_count
 
     @property
@@ -131,8 +144,21 @@ class VideoReader:
         return self.frame_count
 
     def _verified_count(self) -> int:
+        """The frame count; sets ``_timing`` where seeks need the keyframe index."""
         claimed = self.metadata_frame_count
-        if claimed > 0 and self._readable(claimed - 1) and not self._readable(claimed):
+        first_ms = self._times_from_start(min(claimed, 2))
+        ends, last_ms = self._ends_at(claimed)
+        if ends and self._on_grid({**first_ms, claimed - 1: last_ms}):
+            return claimed
+        timing = keyframe_index(self.location, self._local)  # one demux-only pass, cached per video
+        if not timing.regular:  # from here on, seeks go by the frames' times
+            self._timing = timing
+        if timing.packets != claimed or self._timing is not None:
+            # The packets are the frames the file holds (a header may count dropped frames, or
+            # none at all); checked the same way, so a lying header costs no decoding pass.
+            claimed = timing.packets
+            ends, _ = self._ends_at(claimed)
+        if ends:
             return claimed
         counted = self._count_by_decoding()
         if counted < claimed:  # decoding stopped early: frames past a damaged stretch may seek
@@ -142,9 +168,39 @@ class VideoReader:
             raise VideoError(f"{self.location}: no frame could be decoded; the file is corrupt or empty")
         return counted
 
+    def _times_from_start(self, count: int) -> dict[int, float]:
+        """The times (ms) of the first ``count`` frames, decoded from the start."""
+        shown: dict[int, float] = {}
+        self._seek(0)
+        for index in range(count):
+            if not self._cap.grab():
+                self._position = -1
+                break
+            shown[index] = self._cap.get(cv2.CAP_PROP_POS_MSEC)
+            self._position += 1
+        return shown
+
+    def _ends_at(self, claimed: int) -> tuple[bool, float]:
+        """Whether frame ``claimed - 1`` decodes and frame ``claimed`` does not; the former's time."""
+        if claimed <= 0 or not self._readable(claimed - 1):
+            return False, float("nan")
+        shown_ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
+        return not self._readable(claimed), shown_ms
+
+    def _on_grid(self, shown_ms: dict[int, float]) -> bool:
+        """Whether each frame was shown at its index times the frame period after frame 0, so
+        that OpenCV's seeks (which number frames by time x fps) are exact. Checked on the first
+        two frames and the last: a dropped frame moves the last off the grid (the fps is the
+        average rate, or the frames span more time than their count), a varying rate moves the
+        second or the last; a video that passes has every frame on the grid but for contrived
+        timestamps (gaps made up exactly by frames closer together, away from both ends)."""
+        if self.fps <= 0 or 0 not in shown_ms:
+            return False
+        period = 1000.0 / self.fps
+        return all(abs(ms - shown_ms[0] - index * period) <= 1e-6 * period for index, ms in shown_ms.items())
+
     def _readable(self, index: int) -> bool:
-        self._seek(index)
-        ok = self._cap.grab()
+        ok = self._seek(index) and self._cap.grab()
         self._position = index + 1 if ok else -1
         return ok
 
@@ -159,43 +215,30 @@ class VideoReader:
         return count
 
     def _last_readable(self, low: int, high: int) -> int | None:
-        """The last frame in ``[low, high]`` a seek decodes (None: none does): probed back from
-        ``high`` in doubling steps, then bisected between the first hit and the miss before it."""
-        miss, step, probe_at = high + 1, 1, high
-        while low <= high:
-            if self._readable(probe_at):
-                return self._bisect(probe_at, miss)
-            if probe_at == low:
-                break
-            miss, probe_at, step = probe_at, max(probe_at - step, low), step * 2
-        return None
+        return probing.last_readable(self._readable, low, high)
 
     def _first_readable(self, low: int, high: int) -> int | None:
-        """The first frame in ``[low, high]`` a seek decodes, probed forward the same way."""
-        miss, step, probe_at = low - 1, 1, low
-        while low <= high:
-            if self._readable(probe_at):
-                return self._bisect(probe_at, miss)
-            if probe_at == high:
-                break
-            miss, probe_at, step = probe_at, min(probe_at + step, high), step * 2
-        return None
-
-    def _bisect(self, hit: int, miss: int) -> int:
-        """The readable frame next to ``miss``, between the two (a damaged stretch is contiguous)."""
-        while abs(miss - hit) > 1:
-            middle = (hit + miss) // 2
-            if self._readable(middle):
-                hit = middle
-            else:
-                miss = middle
-        return hit
+        return probing.first_readable(self._readable, low, high)
 
     # -- reading -------------------------------------------------------------------------------------
-    def _seek(self, index: int) -> None:
-        if index != self._position:
+    def _seek(self, index: int) -> bool:
+        """Make frame ``index`` the next one decoded; False where the data before it does not decode."""
+        if index == self._position:
+            return True
+        if self._timing is None:
             self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
             self._position = index
+            return True
+        self._position = seek_at_or_before(self._cap, self._timing, index)
+        if self._position is None:
+            self._position = -1
+            return False
+        while self._position < index:
+            if not self._cap.grab():
+                self._position = -1
+                return False
+            self._position += 1
+        return True
 
     def _decode_next(self) -> np.ndarray | None:
         ok, frame = self._cap.read()

@@ -20,7 +20,8 @@ target, so stepping back with the arrow key does not pay for a whole keyframe in
 Seeks are frame-accurate where OpenCV's numbering (frame time x fps) equals the frame index, which
 holds for constant-rate video with or without B-frames and open GOPs (checked per video by the
 keyframe index). Where it does not (dropped frames, variable rate), every seek is checked against
-the frame's timestamp and completed by decoding forward.
+the frame's timestamp and completed by decoding forward, as VideoReader's are
+(:func:`posering.video.keyframes.seek_at_or_before`).
 
 Thread safety: a Scrubber may be called from any thread; an internal lock serialises calls. The
 intended use is one GUI worker thread per Scrubber, with results handed to the GUI thread. Each
@@ -39,10 +40,9 @@ import numpy as np
 
 from posering import storage
 from posering.errors import VideoError
-from posering.video.keyframes import KeyframeIndex, keyframe_index
+from posering.video.keyframes import SEEK_LOOKBACK, KeyframeIndex, keyframe_index, seek_at_or_before
+from posering.video.reader import VideoReader
 
-# OpenCV's seek goes 16 frames back from its target before looking for a keyframe.
-SEEK_LOOKBACK = 16
 # A preview decodes at most about this many frames: the cost of landing 16 after a keyframe.
 PREVIEW_DECODES = SEEK_LOOKBACK + 1
 
@@ -72,10 +72,11 @@ class Scrubber:
         self.fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         try:
             self.index: KeyframeIndex = keyframe_index(self.location, self._local)
+            with VideoReader(self.location) as reader:
+                self.nframes = reader.frame_count
         except Exception:
             self.close()
             raise
-        self.nframes = self.index.frames
         self._position = 0  # index of the frame the next grab decodes; -1 = unknown
         self.decoded_frames = 0  # frames decoded so far (those inside OpenCV's seeks as planned)
         frame_bytes = max(1, self.width * self.height * 3)
@@ -197,25 +198,11 @@ class Scrubber:
 
     def _seek(self, target: int) -> None:
         self.decoded_frames += self._seek_cost(target) - 1
-        if self.index.regular:
-            self._cap.set(cv2.CAP_PROP_POS_FRAMES, target)
-            self._position = target
-            return
-        # OpenCV's numbers are off: seek by OpenCV's number of a keyframe, 17 frames on, then learn
-        # from the time of the frame after those where the seek really landed.
-        keyframe = target - self._lookback()
-        while keyframe > 0:
-            keyframe = self.index.keyframe_at_or_before(keyframe)
-            self._cap.set(cv2.CAP_PROP_POS_FRAMES, self.index.opencv_number(keyframe) + SEEK_LOOKBACK + 1)
-            if not self._cap.grab():
-                break
-            landed = self.index.index_of_time(self._cap.get(cv2.CAP_PROP_POS_MSEC))
-            if keyframe <= landed < target:
-                self._position = landed + 1
-                return
-            keyframe -= 1  # landed elsewhere (not expected): try from the keyframe before
-        self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)  # the first frame is always where it should be
-        self._position = 0
+        position = seek_at_or_before(self._cap, self.index, target, self._lookback())
+        if position is None:  # the data there does not decode: start from the first frame
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            position = 0
+        self._position = position
 
     def _grab(self) -> None:
         if not self._cap.grab():

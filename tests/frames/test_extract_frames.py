@@ -10,10 +10,12 @@ from posering.cli import main
 from posering.errors import ConfigError, PoseringError, VideoError, VideosFailed
 from posering.frames.extract_frames import extract_frames
 from posering.frames.images import decode_image
-from posering.frames.kmeans import pick_kmeans, rng_for, sample_thumbnails
+from posering.frames.kmeans import pick_kmeans, rng_for, sample_thumbnails, thumbnail
 from posering.project import ProjectConfig, ProjectPaths
 from posering.project.add_new_videos import add_new_videos
 from posering.video import VideoReader
+
+from tests.ffmpeg_streams import DROP_FIVE_IN_FIFTY, sequential_frames, x264
 
 
 def _images(folder):
@@ -176,6 +178,34 @@ def test_s3_project(s3, synthetic_video):
         index = result["frames"][0]
         assert np.array_equal(decode_image(storage.join(result["folder"], f"img{index:03d}.png")),
                               reader.read(index))
+
+
+def test_dropped_frame_video_images_are_the_decoded_frames(demo_project, tmp_path):
+    """On a video with dropped frames (OpenCV's frame numbers are not the indices), each
+    img<NNN>.png is the NNN-th decoded frame and k-means chooses what it would choose from a
+    sequential decode, also from a candidate range that starts with a seek past a drop."""
+    config = ProjectConfig.load(demo_project)
+    demo = next(iter(config.video_sets))
+    video = x264(tmp_path / "dropped.mp4", DROP_FIVE_IN_FIFTY, params="keyint=20", count=120, source=demo)
+    (video,) = add_new_videos(demo_project, [video])
+    truth = sequential_frames(video)
+    config = ProjectConfig.load(demo_project)
+    config["start"], config["stop"] = 0.5, 1.0  # candidates 55..109: frame 55 is after a drop
+    config.save()
+
+    result = extract_frames(demo_project, algo="kmeans", videos_list=[video])[video]
+    kmeans, folder = result["frames"], result["folder"]
+    candidates = np.arange(55, 110)
+    thumbs = np.stack([thumbnail(truth[i], 30, False) for i in candidates])
+    assert kmeans == pick_kmeans(candidates, thumbs, config["numframes2pick"], rng_for(0, "dropped.mp4"))
+    uniform = extract_frames(demo_project, algo="uniform", videos_list=[video])[video]["frames"]
+    manual = [0, 44, 45, 46, 90, 91, 109]
+    extract_frames(demo_project, mode="manual", frames={video: manual})
+    saved = {int(name[3:-4]): name for name in _images(folder)}
+    assert set(saved) == set(kmeans) | set(uniform) | set(manual)
+    wrong = [i for i, name in saved.items()
+             if not np.array_equal(decode_image(storage.join(folder, name)), truth[i])]
+    assert wrong == []
 
 
 def test_a_relative_video_path_is_read_from_the_project_not_the_current_folder(tmp_path, monkeypatch):

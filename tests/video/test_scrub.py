@@ -1,8 +1,6 @@
 """Scrubber: the same frames as VideoReader, on streams with B-frames and open GOPs, cheap previews."""
 
 import random
-import shutil
-import subprocess
 import threading
 
 import cv2
@@ -16,6 +14,7 @@ from posering.video.keyframes import build_index, cache_location
 from posering.video.scrub import SEEK_LOOKBACK, Scrubber
 
 from tests.conftest import SHARED_DATA, needs_shared_data
+from tests.ffmpeg_streams import dropped_frames_mp4, x264
 
 
 def _textured_frames(count, size=(192, 144)):
@@ -70,7 +69,7 @@ def _indices_worth_checking(keyframes, nframes, seed=0):
     return chosen
 
 
-def _assert_agrees_with_reader(path, expect_seek_equal=True, keyframes_checked=None):
+def _assert_agrees_with_reader(path, keyframes_checked=None):
     truth = _sequential(path)
     with Scrubber(path) as scrubber, VideoReader(path) as reader:
         assert scrubber.nframes == reader.frame_count == len(truth)
@@ -80,7 +79,7 @@ def _assert_agrees_with_reader(path, expect_seek_equal=True, keyframes_checked=N
             frame = scrubber.exact(index)
             assert frame.dtype == np.uint8 and frame.shape == truth[index].shape
             assert np.array_equal(frame, truth[index]), f"exact({index})"
-            if expect_seek_equal and number < 12:  # and VideoReader's seek agrees (a few suffice)
+            if number < 12:  # and VideoReader's seek agrees (a few suffice)
                 assert np.array_equal(reader.read(index), truth[index]), f"VideoReader.read({index})"
         for index in checked:
             shown, frame = scrubber.preview(index)
@@ -157,36 +156,20 @@ def test_what_each_call_decodes():
         assert np.array_equal(scrubber.exact(1350), truth[1350]) and scrubber.decoded_frames == before
 
 
-def _ffmpeg_or_skip():
-    program = shutil.which("ffmpeg")
-    if program is None:
-        pytest.skip("no ffmpeg program to write H.264 with (OpenCV's wheel has no H.264 encoder); "
-                    "`apt-get install ffmpeg` runs this test")
-    return program
-
-
-def _x264(path, extra_filter="", params="keyint=50:open-gop=1", count=240):
-    program = _ffmpeg_or_skip()
-    chain = "testsrc2=s=192x144:r=30" + (f",{extra_filter}" if extra_filter else "")
-    subprocess.run([program, "-v", "error", "-y", "-f", "lavfi", "-i", chain, "-frames:v", str(count),
-                    "-fps_mode", "vfr", "-c:v", "libx264", "-x264-params", params, str(path)], check=True)
-    return str(path)
-
-
 def test_x264_open_gop_with_b_frames(tmp_path):
-    path = _x264(tmp_path / "x264-open-gop.mp4")
+    path = x264(tmp_path / "x264-open-gop.mp4")
     assert _packets_reordered(path)
     _assert_agrees_with_reader(path)
 
 
 def test_irregular_timestamps_give_the_decoded_frames(tmp_path):
     """Frames dropped by the camera: times jump, so OpenCV's frame numbers (time x fps) are not the
-    indices, and a seek by them can land on another frame (VideoReader.read does); the scrubber
-    checks its seeks by the frames' times and returns the i-th decoded frame."""
-    path = _x264(tmp_path / "dropped.mp4", extra_filter="select='lt(mod(n\\,50)\\,45)'")
+    indices, and a seek by them can land on another frame; the scrubber (and VideoReader) check
+    their seeks by the frames' times and return the i-th decoded frame."""
+    path = dropped_frames_mp4(tmp_path / "dropped.mp4")
     with Scrubber(path) as scrubber:
         assert not scrubber.index.regular
-    _assert_agrees_with_reader(path, expect_seek_equal=False)
+    _assert_agrees_with_reader(path)
 
 
 def test_index_is_cached_per_video(tmp_path):
