@@ -124,13 +124,12 @@ def load_torch_file(location: str, what: str = "snapshot"):
     except PoseringError:  # already one line naming the location
         raise
     except pickle.UnpicklingError as err:
-        if "Weights only load failed" not in str(err):  # not a refusal: a damaged or foreign file
-            raise ModelError(f"{location}: cannot read {what} ({_first_line(err)}); it must be a "
-                             "torch.save'd dict of tensors and plain values") from None
         found = re.search(r"Unsupported global: GLOBAL (\S+)", str(err))
-        holds = f" ({found.group(1)})" if found else ""
-        raise ModelError(f"{location}: {what} refused: it holds code or Python objects{holds} besides "
-                         f"tensors and plain values, which posering does not load; {RESAVE}") from None
+        if not found:  # not a refusal: a damaged or foreign file
+            raise ModelError(f"{location}: cannot read {what} (not a torch file, or a damaged one); it "
+                             "must be a torch.save'd dict of tensors and plain values") from None
+        raise ModelError(f"{location}: {what} refused: it holds code or Python objects ({found.group(1)}) "
+                         f"besides tensors and plain values, which posering does not load; {RESAVE}") from None
     except Exception as err:
         raise ModelError(f"{location}: cannot read {what} ({_first_line(err)}); it must be a "
                          "torch.save'd dict of tensors and plain values") from None
