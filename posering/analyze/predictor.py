@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import torch
 
@@ -18,6 +19,18 @@ def set_threads(threads: int | None) -> None:
         torch.set_num_threads(int(threads))
 
 
+@dataclass
+class Predictors:
+    """What an analysis engine runs: ``full`` for whole frames (the fastest path for the model
+    on this device, ONNX Runtime for float32 on a CPU) and ``crops`` for dynamic crops (the same
+    predictor, except for GroupNorm networks exported to ONNX: their crops run in torch, whose
+    layers ``fullview.py`` patches; an ONNX graph cannot be)."""
+
+    full: object
+    crops: object
+    num_keypoints: int
+
+
 def load_predictor(model_ref: ModelRef, device: str | None = "auto", precision: str = "auto",
                    crops: bool = False):
     """(predictor, number of keypoints) for a model of a project (local or s3).
@@ -29,10 +42,36 @@ def load_predictor(model_ref: ModelRef, device: str | None = "auto", precision: 
     from posering.model.runtime import make_predictor
 
     model = load_dlc_model(model_ref.model_config, model_ref.snapshot.location, device=device or "auto")
-    options = {}
-    if crops and any(isinstance(m, torch.nn.GroupNorm) for m in model.modules()):
-        options["backend"] = "torch"
+    options = {"backend": "torch"} if crops and _has_groupnorm(model) else {}
     predictor = make_predictor(model, device=device or "auto", precision=precision, **options)
+    _log_loaded(model_ref, predictor)
+    return predictor, model.spec.num_keypoints
+
+
+def load_predictors(model_ref: ModelRef, device: str | None = "auto", precision: str = "auto",
+                    dynamic: bool = False) -> Predictors:
+    """The predictors of an analysis worker, from one read of the snapshot.
+
+    With dynamic cropping, frames whose animal is not found run whole through ``full``, the
+    very path of a full-frame run, so that an unconfident model costs no more than full frames.
+    """
+    from posering.model.build import load_dlc_model
+    from posering.model.runtime import make_predictor
+
+    model = load_dlc_model(model_ref.model_config, model_ref.snapshot.location, device=device or "auto")
+    full = make_predictor(model, device=device or "auto", precision=precision)
+    _log_loaded(model_ref, full)
+    crops = full
+    if dynamic and full.backend != "torch" and _has_groupnorm(model):
+        crops = make_predictor(model, device=device or "auto", precision=precision, backend="torch")
+        log.info("dynamic crops of this GroupNorm network run in torch (full frames in %s)", full.backend)
+    return Predictors(full, crops, model.spec.num_keypoints)
+
+
+def _has_groupnorm(model: torch.nn.Module) -> bool:
+    return any(isinstance(m, torch.nn.GroupNorm) for m in model.modules())
+
+
+def _log_loaded(model_ref: ModelRef, predictor) -> None:
     log.debug("loaded %s (%s) on %s, %s", storage.name(model_ref.snapshot.location), model_ref.net_type,
               predictor.device, predictor.precision)
-    return predictor, model.spec.num_keypoints

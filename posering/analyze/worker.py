@@ -17,7 +17,7 @@ import time
 
 from posering import storage
 from posering.analyze.engine import InferenceEngine
-from posering.analyze.predictor import load_predictor, set_threads
+from posering.analyze.predictor import load_predictors, set_threads
 from posering.analyze.settings import AnalysisSettings
 from posering.analyze.shards import Shard, unit_key
 
@@ -66,8 +66,7 @@ class PoseWorker:
     def __init__(self, model_ref, settings: AnalysisSettings, device: str | None, threads: int | None,
                  progress: ShardProgress | str | None = None):
         set_threads(threads)
-        self.predictor, num_keypoints = load_predictor(model_ref, device, settings.precision,
-                                                         crops=settings.dynamic.enabled)
+        self.predictors = load_predictors(model_ref, device, settings.precision, dynamic=settings.dynamic.enabled)
         self._wait = lambda pending: None
         self._started = None
         if isinstance(progress, str):
@@ -80,7 +79,8 @@ class PoseWorker:
         else:
             self._report = None
         self._done: dict[str, int] = {}
-        self.engine = InferenceEngine(self.predictor, num_keypoints, settings, self._count)
+        self.engine = InferenceEngine(self.predictors.full, self.predictors.num_keypoints, settings, self._count,
+                                      crop_predictor=self.predictors.crops)
 
     def _count(self, counts: dict[Shard, int]) -> None:
         for shard, frames in counts.items():
