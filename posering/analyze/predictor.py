@@ -42,7 +42,7 @@ def load_predictor(model_ref: ModelRef, device: str | None = "auto", precision: 
     from posering.model.runtime import make_predictor
 
     model = load_dlc_model(model_ref.model_config, model_ref.snapshot.location, device=device or "auto")
-    options = {"backend": "torch"} if crops and _has_groupnorm(model) else {}
+    options = {"backend": "torch"} if crops and _has_groupnorm(model) else {"onnx_cache": _onnx_cache(model_ref)}
     predictor = make_predictor(model, device=device or "auto", precision=precision, **options)
     _log_loaded(model_ref, predictor)
     return predictor, model.spec.num_keypoints
@@ -59,13 +59,26 @@ def load_predictors(model_ref: ModelRef, device: str | None = "auto", precision:
     from posering.model.runtime import make_predictor
 
     model = load_dlc_model(model_ref.model_config, model_ref.snapshot.location, device=device or "auto")
-    full = make_predictor(model, device=device or "auto", precision=precision)
+    full = make_predictor(model, device=device or "auto", precision=precision, onnx_cache=_onnx_cache(model_ref))
     _log_loaded(model_ref, full)
     crops = full
     if dynamic and full.backend != "torch" and _has_groupnorm(model):
         crops = make_predictor(model, device=device or "auto", precision=precision, backend="torch")
         log.info("dynamic crops of this GroupNorm network run in torch (full frames in %s)", full.backend)
     return Predictors(full, crops, model.spec.num_keypoints)
+
+
+def _onnx_cache(model_ref: ModelRef) -> str | None:
+    """The ONNX graph's cache file (model_cache.py), or None where the snapshot has no
+    fingerprint to key it by."""
+    from posering.analyze.model_cache import onnx_file
+    from posering.errors import PoseringError
+
+    try:
+        return onnx_file(model_ref)
+    except (PoseringError, OSError) as exc:
+        log.debug("no ONNX cache for %s: %s", model_ref.snapshot.location, exc)
+        return None
 
 
 def _has_groupnorm(model: torch.nn.Module) -> bool:

@@ -76,6 +76,7 @@ class Predictor:
         channel_order: str = "RGB",
         compile: bool = False,
         backend: str = "auto",
+        onnx_cache: str | None = None,
     ):
         self.device = pick_device(device)
         self.precision = resolve_precision(precision, self.device)
@@ -96,7 +97,7 @@ class Predictor:
             from posering.model.onnx_network import OnnxNetwork
 
             try:
-                self.network = OnnxNetwork(model)
+                self.network = OnnxNetwork(model, cache=onnx_cache)
             except Exception as err:  # the exporter or the runtime could not take this model
                 if backend != "auto":
                     raise
