@@ -42,8 +42,11 @@ def load_predictor(model_ref: ModelRef, device: str | None = "auto", precision: 
     from posering.model.runtime import make_predictor
 
     model = load_dlc_model(model_ref.model_config, model_ref.snapshot.location, device=device or "auto")
-    options = {"backend": "torch"} if crops and _has_groupnorm(model) else {"onnx_cache": _onnx_cache(model_ref)}
-    predictor = make_predictor(model, device=device or "auto", precision=precision, **options)
+    if crops and _has_groupnorm(model):
+        options = {"backend": "torch", "precision": _torch_precision(precision)}
+    else:
+        options = {"precision": precision, "onnx_cache": _onnx_cache(model_ref, precision)}
+    predictor = make_predictor(model, device=device or "auto", **options)
     _log_loaded(model_ref, predictor)
     return predictor, model.spec.num_keypoints
 
@@ -59,23 +62,30 @@ def load_predictors(model_ref: ModelRef, device: str | None = "auto", precision:
     from posering.model.runtime import make_predictor
 
     model = load_dlc_model(model_ref.model_config, model_ref.snapshot.location, device=device or "auto")
-    full = make_predictor(model, device=device or "auto", precision=precision, onnx_cache=_onnx_cache(model_ref))
+    full = make_predictor(model, device=device or "auto", precision=precision,
+                          onnx_cache=_onnx_cache(model_ref, precision))
     _log_loaded(model_ref, full)
     crops = full
     if dynamic and full.backend != "torch" and _has_groupnorm(model):
-        crops = make_predictor(model, device=device or "auto", precision=precision, backend="torch")
+        crops = make_predictor(model, device=device or "auto", precision=_torch_precision(precision),
+                               backend="torch")
         log.info("dynamic crops of this GroupNorm network run in torch (full frames in %s)", full.backend)
     return Predictors(full, crops, model.spec.num_keypoints)
 
 
-def _onnx_cache(model_ref: ModelRef) -> str | None:
+def _torch_precision(precision: str) -> str:
+    """int8 graphs are ONNX Runtime's: what torch runs instead (crops of GroupNorm networks)."""
+    return "fp32" if precision == "int8" else precision
+
+
+def _onnx_cache(model_ref: ModelRef, precision: str = "fp32") -> str | None:
     """The ONNX graph's cache file (model_cache.py), or None where the snapshot has no
     fingerprint to key it by."""
     from posering.analyze.model_cache import onnx_file
     from posering.errors import PoseringError
 
     try:
-        return onnx_file(model_ref)
+        return onnx_file(model_ref, "int8" if precision == "int8" else "fp32")
     except (PoseringError, OSError) as exc:
         log.debug("no ONNX cache for %s: %s", model_ref.snapshot.location, exc)
         return None

@@ -32,7 +32,7 @@ from posering.model.targets import DEFAULT_LOCREF_STD
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
 BACKENDS = ("auto", "torch", "onnxruntime")
 
 log = logging.getLogger("posering.model")
@@ -45,6 +45,8 @@ def resolve_backend(backend: str, device: torch.device, precision: str) -> str:
     if backend != "auto":
         return backend
     have_ort = all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
+    if precision == "int8":
+        return "onnxruntime"  # int8 graphs run in ONNX Runtime only (model/quantize.py)
     return "onnxruntime" if device.type == "cpu" and precision == "fp32" and have_ort else "torch"
 
 
@@ -81,8 +83,11 @@ class Predictor:
         self.device = pick_device(device)
         self.precision = resolve_precision(precision, self.device)
         self.backend = resolve_backend(backend, self.device, self.precision)
-        if self.backend == "onnxruntime" and (self.device.type != "cpu" or self.precision != "fp32"):
-            raise ValueError("backend 'onnxruntime' runs float32 on the CPU only")
+        if self.backend == "onnxruntime" and (self.device.type != "cpu" or self.precision not in ("fp32", "int8")):
+            raise ValueError("backend 'onnxruntime' runs float32 (or a calibrated int8 graph) on the CPU only")
+        if self.precision == "int8" and (onnx_cache is None or not _exists(onnx_cache)):
+            raise ValueError("precision 'int8' needs a graph calibrated on the video's frames "
+                             "(analyze_videos makes it; see posering/model/quantize.py)")
         self.channels_last = channels_last and self.backend == "torch"
         if channel_order not in ("RGB", "BGR"):
             raise ValueError(f"channel_order {channel_order!r}: use 'RGB' or 'BGR'")
@@ -99,7 +104,7 @@ class Predictor:
             try:
                 self.network = OnnxNetwork(model, cache=onnx_cache)
             except Exception as err:  # the exporter or the runtime could not take this model
-                if backend != "auto":
+                if backend != "auto" or self.precision == "int8":
                     raise
                 log.warning("ONNX Runtime unavailable for this model (%s: %s); using torch",
                             type(err).__name__, str(err).splitlines()[0] if str(err) else "")
@@ -118,7 +123,7 @@ class Predictor:
         self._shift = -mean / std
 
     def _autocast(self):
-        if self.precision == "fp32":
+        if self.precision in ("fp32", "int8"):
             return contextlib.nullcontext()
         dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
         return torch.autocast(self.device.type, dtype=dtype)
@@ -156,6 +161,12 @@ class Predictor:
             offset=offset,
             scale=scale,
         )
+
+
+def _exists(location: str) -> bool:
+    from posering import storage
+
+    return storage.exists(location)
 
 
 def make_predictor(

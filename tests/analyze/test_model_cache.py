@@ -75,3 +75,33 @@ def test_precision_measured_once_per_snapshot(project, videos_dir, caplog):
     _rewrite(model.snapshot.location)
     choose_precision(model, video, "cpu", sample_frames=4)
     assert any("(measured" in m for m in _messages(caplog))
+
+
+def test_auto_refuses_reduced_precisions_that_move_the_weak_models_points(dlc3_project, caplog):
+    """DeepLabCut's weak snapshot (flat score maps): bfloat16 and int8 both move peaks by whole
+    cells, so auto stays float32 and the log says why, per precision."""
+    pytest.importorskip("onnxruntime")
+    caplog.set_level(logging.INFO, logger="posering")
+    model = resolve_model(load_config(str(dlc3_project)), 1)
+    video = str(dlc3_project.parent / "videos" / "m3v1mp4_clip600.mp4")
+    assert choose_precision(model, video, "cpu", sample_frames=8) == "fp32"
+    measured = model_cache.read_decision(model, "precision")["measured"]
+    assert measured["int8"]["worst_px"] > 1.0
+    (line,) = [m for m in _messages(caplog) if m.startswith("precision auto -> fp32 (measured")]
+    assert "int8 moved keypoints by at most" in line and "(refused, limit 1 px)" in line
+
+
+def test_int8_asked_for_is_calibrated_on_the_video_and_analyses_it(project, videos_dir, tmp_path, caplog):
+    pytest.importorskip("onnxruntime")
+    from posering.analyze.analyze_videos import analyze_videos
+
+    caplog.set_level(logging.INFO, logger="posering")
+    model = resolve_model(load_config(project))
+    scorer = analyze_videos(project, [str(videos_dir)], num_workers=0, destfolder=str(tmp_path / "out"),
+                            precision="int8")
+    assert shutil.os.path.exists(model_cache.onnx_file(model, "int8"))
+    messages = _messages(caplog)
+    assert any(m.startswith("int8 graph calibrated on") for m in messages)
+    assert any("inference: onnxruntime on cpu, int8" in m for m in messages)
+    table = __import__("pandas").read_hdf(tmp_path / "out" / f"mouse-a{scorer}.h5", "df_with_missing")
+    assert len(table) == 120 and np.isfinite(table.to_numpy()).all()
