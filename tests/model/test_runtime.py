@@ -58,7 +58,13 @@ def test_precision_choice():
     assert resolve_precision("fp32", cpu) == "fp32"
     assert resolve_precision("auto", cpu) in ("fp32", "bf16")
     with pytest.raises(ValueError, match="precision"):
-        resolve_precision("int8", cpu)
+        resolve_precision("int4", cpu)
+
+
+def test_int8_without_a_calibrated_graph_is_refused(model):
+    pytest.importorskip("onnxruntime")
+    with pytest.raises(ValueError, match="int8.*calibrated"):
+        make_predictor(model, device="cpu", precision="int8")
 
 
 def test_rejects_non_uint8_frames(model):
