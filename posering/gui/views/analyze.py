@@ -80,7 +80,7 @@ class AnalyzeView(View):
             dpg.add_text("Workers")
             self.app.text_inputs.append(dpg.add_input_text(tag="analyze.workers", width=60, hint="auto"))
             dpg.add_text("Precision")
-            dpg.add_combo(["auto", "fp32", "bf16", "fp16"], tag="analyze.precision", default_value="auto", width=-1)
+            dpg.add_combo(["auto", "fp32", "bf16", "fp16", "int8"], tag="analyze.precision", default_value="auto", width=-1)
         dpg.add_checkbox(label="also save as CSV", tag="analyze.csv")
         dpg.add_separator()
         with dpg.group(horizontal=True):
