@@ -139,6 +139,11 @@ def _concrete_precision(settings: AnalysisSettings, model_ref: ModelRef, videos:
     the graph calibrated on the first video if there is none for this snapshot yet."""
     if settings.precision not in ("auto", "int8"):
         return settings
+    one_machine = _on_this_machine(resources)
+    if settings.precision == "int8" and not one_machine:
+        raise PoseringError("precision='int8' needs every worker on this machine (its graph, calibrated on the "
+                            "first video, is kept in this machine's cache folder); use precision='auto' or "
+                            "'bf16' on a cluster of several nodes")
     todo = [v for v in videos
             if overwrite or not storage.exists(output_locations(v, model_ref.scorer, destfolder)["h5"])]
     for video in todo:
@@ -146,11 +151,20 @@ def _concrete_precision(settings: AnalysisSettings, model_ref: ModelRef, videos:
             if settings.precision == "int8":
                 ensure_int8_graph(model_ref, video)
                 return settings
-            choice = choose_precision(model_ref, video, resources.device)
+            choice = choose_precision(model_ref, video, resources.device, int8=one_machine)
         except PoseringError:
             continue  # an unreadable video is reported when it is planned
         return dataclasses.replace(settings, precision=choice)
     return settings
+
+
+def _on_this_machine(resources: Resources) -> bool:
+    """Whether every worker runs on this machine: in this process, or on a one-node Ray."""
+    if resources.num_workers == 0:
+        return True
+    import ray
+
+    return ray.is_initialized() and len([n for n in ray.nodes() if n.get("Alive")]) == 1
 
 
 def _formats(output_format, save_as_csv: bool) -> set[str]:

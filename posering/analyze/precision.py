@@ -39,26 +39,29 @@ def cpu_has_fast_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def reduced_precisions() -> list[str]:
+def reduced_precisions(int8: bool = True) -> list[str]:
     """The reduced precisions worth measuring on this CPU: bfloat16 where it is fast, int8 where
-    ONNX Runtime is installed (model/quantize.py)."""
+    ONNX Runtime is installed (model/quantize.py) and ``int8`` allows it."""
     candidates = ["bf16"] if cpu_has_fast_bf16() else []
-    if all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx")):
+    if int8 and all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx")):
         candidates.append("int8")
     return candidates
 
 
 def choose_precision(model_ref: ModelRef, video: str, device: str | None, sample_frames: int = 12,
-                     tolerance_px: float = 1.0, min_likelihood: float = 0.05) -> str:
+                     tolerance_px: float = 1.0, min_likelihood: float = 0.05, int8: bool = True) -> str:
     """The concrete precision that "auto" means for this model on this machine: the fastest of
-    float32 and the reduced precisions that keep every sample keypoint within ``tolerance_px``."""
+    float32 and the reduced precisions that keep every sample keypoint within ``tolerance_px``.
+
+    ``int8=False`` where workers run on other machines: the calibrated graph is kept in this
+    machine's cache folder, which theirs do not share."""
     from posering.analyze import model_cache
     from posering.model.build import pick_device
 
     target = pick_device(device or "auto")
     if target.type != "cpu":
         return "auto"  # the GPU default (runtime.resolve_precision) applies
-    candidates = reduced_precisions()
+    candidates = reduced_precisions(int8)
     if not candidates:
         return "fp32"
     conditions = {"tolerance_px": tolerance_px, "min_likelihood": min_likelihood, "sample_frames": sample_frames,
