@@ -13,6 +13,9 @@ Defaults (precision="auto", backend="auto"), chosen by benchmarks/model_runtime.
   6 of 128 keypoints of DeepLabCut's (weak, flat-mapped) test model by whole cells, so it is
   opt-in (precision="bf16"). torch.compile gained nothing reliable and costs 1-2 min of
   compilation per input shape.
+- int8 (CPU only): an ONNX Runtime graph quantized with ranges calibrated on the video's frames
+  (model/quantize.py); the predictor reads it from ``onnx_cache`` and refuses without one.
+  analyze/precision.py uses it, like bfloat16, only where it moves no sample keypoint by > 1 px.
 - CUDA: torch, channels_last + float16 autocast (not measured here: no GPU was available).
 Decoding always runs in float32.
 """
