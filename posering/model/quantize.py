@@ -1,7 +1,7 @@
 """int8 graphs for ONNX Runtime on the CPU, calibrated on a project's own frames.
 
 Static quantization (onnxruntime.quantization, QDQ format, per-channel int8 weights, uint8
-activations) runs a resnet_50 at 640x480 about twice as fast as float32 on a 2-core AVX-512 CPU
+activations) ran a resnet_50 at 640x480 1.4-2x faster than float32 on a 2-core AVX-512 CPU
 (docs/benchmarks.md). The activations' ranges come from calibration frames of the video being
 analysed, so the graph fits the arena, the light and the animal it will see. It rounds far more
 than bfloat16: a weakly trained model's flat score maps lose their peaks (on DeepLabCut's
