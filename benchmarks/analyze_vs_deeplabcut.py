@@ -21,6 +21,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -92,9 +93,10 @@ def bench_model(name: str, config: str, dlc_config: str, video: str, work: Path,
                      "within 2 px of fp32": within(poses, reference), "load": load})
 
     def deeplabcut(batch, dyn=None):
+        out = work / name / f"dlc-{batch}-{bool(dyn)}"
+        shutil.rmtree(out, ignore_errors=True)  # DeepLabCut skips a video it finds analysed there
         load = os.getloadavg()[0]
-        fps, poses = run_dlc(args.dlc_python, dlc_config, video, work / name / f"dlc-{batch}-{bool(dyn)}",
-                             batch, args.threads, dyn)
+        fps, poses = run_dlc(args.dlc_python, dlc_config, video, out, batch, args.threads, dyn)
         label = f"DeepLabCut 3.0.2, {'dynamic, ' if dyn else 'full frame, '}batch {batch}"
         rows.append({"model": name, "path": label, "frames/s": fps,
                      "within 2 px of fp32": within(poses, reference), "load": load})
