@@ -25,7 +25,7 @@ import pandas as pd
 
 from posering import storage
 from posering.errors import LabelsError
-from posering.formats.tables import HDF_KEY, csv_twin, h5_keys, read_h5, write_csv, write_h5
+from posering.formats.tables import HDF_KEY, csv_twin, h5_keys, read_h5, read_problem, write_csv, write_h5
 COLUMN_LEVELS = ["scorer", "bodyparts", "coords"]
 
 
@@ -54,8 +54,16 @@ def _read_h5(location: str) -> pd.DataFrame:
         except LabelsError:
             raise
         except Exception as exc:
-            raise LabelsError(f"{location}: not a readable labels HDF5 file ({type(exc).__name__}: {exc}); "
-                              "restore it from the .csv twin with `posering convertcsv2h5`") from None
+            raise LabelsError(f"{location}: damaged labels file, HDF5 cannot read it ({read_problem(exc)}); "
+                              f"{_restore_advice(location)}") from None
+
+
+def _restore_advice(location_h5: str) -> str:
+    twin = csv_twin(location_h5)
+    if location_h5.endswith(".h5") and storage.exists(twin):
+        return (f"rebuild it from its CSV twin {storage.name(twin)} (the labels of the last save that "
+                "finished) with `posering convertcsv2h5 <config.yaml>`")
+    return "restore it from a backup (there is no CSV twin beside it to rebuild it from)"
 
 
 def _read_csv(location: str) -> pd.DataFrame:
