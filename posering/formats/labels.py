@@ -30,6 +30,21 @@ COLUMN_LEVELS = ["scorer", "bodyparts", "coords"]
 
 
 # -- reading -----------------------------------------------------------------------------------------
+def labels_source(location_h5: str) -> str | None:
+    """The file that holds a folder's human labels: the ``.h5``, else its ``.csv`` twin (a folder
+    labeled in a spreadsheet, or an ``.h5`` lost); None when there is neither.
+
+    Every step that reads a folder's labels asks here, so checking, training and labeling see the
+    same labels. Where both exist the ``.h5`` is the truth: each save writes it first and the
+    ``.csv`` after, so a save stopped between the two leaves the ``.h5`` the newer.
+    """
+    location_h5 = storage.normalize(location_h5)
+    if storage.exists(location_h5):
+        return location_h5
+    twin = csv_twin(location_h5) if location_h5.endswith(".h5") else None
+    return twin if twin and storage.exists(twin) else None
+
+
 def read_labels(location: str) -> pd.DataFrame:
     """Read a labels file (``.h5`` or ``.csv``) and check its layout."""
     location = storage.normalize(location)
@@ -252,9 +267,7 @@ def save_labels(df: pd.DataFrame, location_h5: str, deleted: list[tuple[str, str
     an .h5 lost), the labels of the ``.csv`` are the ones kept.
     """
     location_h5 = storage.normalize(location_h5)
-    twin = csv_twin(location_h5) if location_h5.endswith(".h5") else None
-    existing_file = location_h5 if storage.exists(location_h5) else (
-        twin if twin and storage.exists(twin) else None)
+    existing_file = labels_source(location_h5)
     if existing_file is not None:
         existing = read_labels(existing_file)
         merged = merge_keeping_existing(existing, df)

@@ -79,7 +79,7 @@ def test_malformed_files_get_clear_errors(tmp_path):
         labels.read_labels(str(bad_csv))
     not_h5 = tmp_path / "CollectedData_me.h5"
     not_h5.write_bytes(b"garbage" * 10)
-    with pytest.raises(LabelsError, match="CollectedData_me.h5: not a readable labels HDF5"):
+    with pytest.raises(LabelsError, match="CollectedData_me.h5: damaged labels file, HDF5 cannot read it .file signature not found"):
         labels.read_labels(str(not_h5))
     flat = pd.DataFrame({"x": [1.0]})
     flat.to_hdf(tmp_path / "flat.h5", key="df_with_missing")
