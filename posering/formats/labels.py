@@ -18,6 +18,7 @@ disk holds (DeepLabCut's labeling plugin has lost users' points exactly there).
 
 from __future__ import annotations
 
+import logging
 import posixpath
 
 import numpy as np
@@ -26,6 +27,8 @@ import pandas as pd
 from posering import storage
 from posering.errors import LabelsError
 from posering.formats.tables import HDF_KEY, csv_twin, h5_keys, read_h5, read_problem, write_csv, write_h5
+
+log = logging.getLogger("posering.labels")
 COLUMN_LEVELS = ["scorer", "bodyparts", "coords"]
 
 
@@ -238,11 +241,20 @@ def conform_bodyparts(df: pd.DataFrame, bodyparts: list[str], where: str) -> pd.
 
 # -- writing -------------------------------------------------------------------------------------------
 def write_labels(df: pd.DataFrame, location_h5: str, csv: bool = True) -> None:
-    """Write ``.h5`` (and the ``.csv`` twin) atomically."""
+    """Write ``.h5`` (and the ``.csv`` twin) atomically, the ``.h5`` first (it is the truth).
+
+    Temporaries that an earlier save of these files left when it was killed midway are removed
+    once this one has succeeded (only stale ones: see :func:`posering.storage.remove_stale_temporaries`).
+    """
     check_layout(df, location_h5)
     write_h5(df, location_h5)
+    written = [location_h5]
     if csv:
         write_csv(df, csv_twin(location_h5))
+        written.append(csv_twin(location_h5))
+    for location in written:
+        for leftover in storage.remove_stale_temporaries(location):
+            log.info("removed %s, left by a save of %s that was stopped midway", leftover, storage.name(location))
 
 
 def merge_keeping_existing(existing: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
