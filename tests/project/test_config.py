@@ -79,6 +79,17 @@ def test_typo_in_a_key_is_named(demo_project):
         ProjectConfig.load(demo_project)
 
 
+def test_typo_beside_the_key_it_misspells_is_warned_about(demo_project, caplog):
+    open(demo_project, "a").write("numframes2pik: 50\n")  # meant to change numframes2pick
+    with caplog.at_level("WARNING", logger="posering.project"):
+        config = ProjectConfig.load(demo_project)
+    assert config["numframes2pick"] != 50
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"{demo_project}: unknown key 'numframes2pik' is ignored")
+    assert f"'numframes2pick', which is also set (numframes2pick: {config['numframes2pick']} is used)" in warnings[0]
+
+
 def test_invalid_yaml_names_the_line(demo_project):
     open(demo_project, "a").write("bodyparts: [unclosed\n")
     with pytest.raises(ConfigError, match=r"config.yaml: line \d+"):
