@@ -133,7 +133,7 @@ def choose_crop(stats: DatasetStats) -> Choice:
     bodyparts come in left/right pairs (telling a left paw from a right one takes the whole
     body in view), else of four neighbour spacings (what tells one keypoint from the next), at
     least 224 (ImageNet's size) and at most 448 (DeepLabCut's default; the cost grows with the
-    pixels). A crop that would cover most of the frame becomes the whole frame.
+    pixels). A crop that covers most of the frame becomes the whole frame.
     """
     width, height = stats.largest_frame
     if stats.symmetric_pairs:
@@ -144,10 +144,10 @@ def choose_crop(stats: DatasetStats) -> Choice:
         basis = f"4x the median spacing of neighbouring keypoints ({stats.spacing:.0f} px)"
     size = int(min(MAX_CROP, max(MIN_CROP, 32 * math.ceil(wanted / 32))))
     affine = {"p": 0.7, "rotation": 30, "scaling": [0.9, 1.1], "translation": 0}
-    if max(width, height) <= WHOLE_FRAME_SIDE or wanted >= 0.8 * stats.smallest_side:
+    if max(width, height) <= WHOLE_FRAME_SIDE or size >= 0.8 * stats.smallest_side:
         crop_w, crop_h = 16 * math.ceil(width / 16), 16 * math.ceil(height / 16)
         why = (f"whole frames ({width}x{height}, padded to {crop_w}x{crop_h}): "
-               + ("they are small" if max(width, height) <= WHOLE_FRAME_SIDE else f"{basis} covers most of them"))
+               + ("they are small" if max(width, height) <= WHOLE_FRAME_SIDE else f"a {size} crop ({basis}) covers most of them"))
         crop = {"width": crop_w, "height": crop_h, "max_shift": 0.0, "method": "uniform"}
     else:
         why = (f"{size}x{size} crops centred on a labeled keypoint (shifted up to 30%): {basis}, "
