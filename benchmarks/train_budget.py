@@ -1,7 +1,7 @@
 """Accuracy a training budget buys with ``net_type: auto``, on real labeled datasets.
 
     python -m benchmarks.train_budget [--datasets openfield,reaching] [--minutes 30]
-        [--workdir /tmp/posering-bench-budget] [--threads N]
+        [--workdir /tmp/posering-bench-budget] [--threads N] [--set data.train.crop_sampling.method=hybrid]
 
 What a new user does, step by step, on a fresh copy of each dataset in ``../shared/data``:
 ``create_training_dataset(net_type="auto")`` (settings chosen from the data, printed with their
@@ -10,7 +10,8 @@ snapshot (not the best one: choosing by the test frames would tune on them). Rep
 RMSE, test RMSE above pcutoff and test mAP against training minutes (the run's own evaluations,
 at every tenth of the budget), and train/test RMSE of the final model; the evaluation images lie
 in each project's ``evaluation-results-pytorch`` folder. Datasets whose settings the automatic
-rules were tuned on are marked ``tuned``.
+rules were tuned on are marked ``tuned``; ``--set dotted.key=value`` (YAML values) changes an
+automatic choice after the fact, as a user would in pytorch_config.yaml, to try a variant.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ DATASETS = {
 }
 
 
-def run_dataset(name: str, minutes: float, workdir: Path) -> tuple[list[dict], dict]:
+def run_dataset(name: str, minutes: float, workdir: Path, overrides: dict | None = None) -> tuple[list[dict], dict]:
     from posering.dataset.create_training_dataset import create_training_dataset
     from posering.evaluate.evaluate_network import evaluate_network
     from posering.train.loop import Hooks
@@ -44,6 +45,13 @@ def run_dataset(name: str, minutes: float, workdir: Path) -> tuple[list[dict], d
     _writable_copy(shared_data() / folder, root)
     config = str(root / "config.yaml")
     created = create_training_dataset(config, Shuffles=[1], net_type="auto")[0]
+    if overrides:
+        from posering.formats.model_config import read_model_config
+
+        model_cfg = read_model_config(str(Path(created["model_folder"]) / "train" / "pytorch_config.yaml"))
+        for dotted, value in overrides.items():
+            model_cfg.set(dotted, value)
+        model_cfg.save()
     curve: list[dict] = []
 
     class Curve(Hooks):
@@ -82,7 +90,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--workdir", default="/tmp/posering-bench-budget")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="change an automatic choice, e.g. data.train.crop_sampling.method=hybrid")
     args = parser.parse_args(argv)
+    import yaml
+
+    overrides = {key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in args.set)}
     import logging
 
     import torch
@@ -96,7 +109,8 @@ def main(argv: list[str] | None = None) -> None:
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
     curves, finals = [], []
     for name in args.datasets.split(","):
-        curve, final = run_dataset(name, args.minutes, workdir)
+        curve, final = run_dataset(name, args.minutes, workdir, overrides)
+        final["changed"] = ", ".join(args.set) or "-"
         curves += curve
         finals.append(final)
         for rows, file in ((curves, "curve.csv"), (finals, "final.csv")):
