@@ -61,7 +61,8 @@ DEFAULTS: dict[str, Any] = {
     "colormap": "rainbow",
     "TrainingFraction": [0.95],
     "iteration": 0,
-    "default_net_type": "resnet_50",
+    # auto: the backbone and training settings chosen from the labeled frames (model/auto.py).
+    "default_net_type": "auto",
     "default_augmenter": "default",
     "snapshotindex": -1,
     "detector_snapshotindex": -1,
