@@ -19,6 +19,7 @@ ENTRIES: dict[str, str] = {
     "add_new_videos": "posering.project.add_new_videos:add_new_videos",
     "extract_frames": "posering.frames.extract_frames:extract_frames",
     "check_labels": "posering.viz.check_labels:check_labels",
+    "convertcsv2h5": "posering.labeling.convertcsv2h5:convertcsv2h5",
     "create_training_dataset": "posering.dataset.create_training_dataset:create_training_dataset",
     "create_training_model_comparison": "posering.dataset.create_training_model_comparison:create_training_model_comparison",
     "train_network": "posering.train.train_network:train_network",

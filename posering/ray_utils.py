@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -37,10 +38,13 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None):
         return ray
     address = address or os.environ.get("RAY_ADDRESS")
     options: dict = {"log_to_driver": True, "configure_logging": False}
-    if worker_env():
-        # Every process of this job (tasks, actors, Ray Train's controller and workers, Tune's
-        # trials) reaches the same storage as this one: s3 endpoint and credentials travel along.
-        options["runtime_env"] = {"env_vars": worker_env()}
+    # Every process of this job (tasks, actors, Ray Train's controller and workers, Tune's
+    # trials) reaches the same storage as this one: s3 endpoint and credentials travel along.
+    # A Ray job's own runtime environment may hold them already; Ray refuses the same key twice.
+    given = _job_env_vars()
+    missing = {k: v for k, v in worker_env().items() if k not in given}
+    if missing:
+        options["runtime_env"] = {"env_vars": missing}
     if address:
         log.info("joining the Ray cluster at %s", address)
         ray.init(address=address, **options)
@@ -50,6 +54,15 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None):
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, **options)
         log.info("started a local Ray instance (%s CPUs)", ray.cluster_resources().get("CPU"))
     return ray
+
+
+def _job_env_vars() -> dict:
+    """The env_vars of the runtime environment this process runs in as a Ray job's driver."""
+    try:
+        job_config = json.loads(os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR") or "{}")
+    except ValueError:
+        return {}
+    return dict((job_config.get("runtime_env") or {}).get("env_vars") or {})
 
 
 # Environment variables that tell storage where remote data lives and how to reach it. Workers

@@ -26,8 +26,10 @@ import hashlib
 import io
 import os
 import posixpath
+import re
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import IO, Iterator
@@ -320,6 +322,36 @@ def read_text(location: str, encoding: str = "utf-8") -> str:
     return read_bytes(location).decode(encoding)
 
 
+def _temporary_name(location: str, suffix: str = "") -> str:
+    """The hidden file an atomic write of ``location`` writes first: ``.<name>.<8 hex>.tmp<suffix>``."""
+    return f".{name(location)}.{uuid.uuid4().hex[:8]}.tmp{suffix}"
+
+
+def remove_stale_temporaries(location: str, older_than_s: float = 300.0) -> list[str]:
+    """Remove the temporaries that atomic writes of ``location`` left beside it when killed.
+
+    A process killed between writing its temporary and renaming it (SIGKILL, power loss) leaves
+    ``.<name>.<8 hex>.tmp<suffix>`` behind. Only names of that form for this file are removed
+    (never a user's file), and only those untouched for ``older_than_s`` seconds, so a write in
+    progress in another process keeps its temporary. Remote writes leave none (one PUT).
+    Returns the files removed.
+    """
+    if is_remote(location):
+        return []
+    folder, base = os.path.split(os.path.abspath(location))
+    pattern = re.compile(rf"^\.{re.escape(base)}\.[0-9a-f]{{8}}\.tmp(\.\w+)?$")
+    now, removed = time.time(), []
+    for entry in os.listdir(folder) if os.path.isdir(folder) else []:
+        path = os.path.join(folder, entry)
+        try:
+            if pattern.match(entry) and now - os.path.getmtime(path) > older_than_s:
+                os.unlink(path)
+                removed.append(path)
+        except FileNotFoundError:  # another process removed or renamed it meanwhile
+            continue
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_write(location: str, mode: str = "wb") -> Iterator[IO]:
     """Write a file so that readers see the old content or the new, never half.
@@ -339,7 +371,7 @@ def atomic_write(location: str, mode: str = "wb") -> Iterator[IO]:
         return
     folder = os.path.dirname(os.path.abspath(location))
     makedirs(folder)
-    tmp = os.path.join(folder, f".{os.path.basename(location)}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp = os.path.join(folder, _temporary_name(location))
     options = {"encoding": "utf-8", "newline": ""} if mode == "w" else {}
     try:
         with _explained(location, "write it"):
@@ -430,7 +462,7 @@ def local_target(location: str, suffix: str = "") -> Iterator[str]:
     else:
         folder = os.path.dirname(os.path.abspath(location))
         makedirs(folder)
-    tmp = os.path.join(folder, f".{name(location)}.{uuid.uuid4().hex[:8]}.tmp{suffix}")
+    tmp = os.path.join(folder, _temporary_name(location, suffix))
     try:
         yield tmp
         if not os.path.exists(tmp):

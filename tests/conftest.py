@@ -35,8 +35,10 @@ needs_shared_data = pytest.mark.skipif(
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Remote files are cached per test session, never in the user's home."""
+    """Remote files are cached per test session, never in the user's home; the desktop
+    client's settings (recent projects) go to the session's folder, not the user's."""
     monkeypatch.setenv("POSERING_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "settings"))
 
 
 # -- Ray ---------------------------------------------------------------------------------------------

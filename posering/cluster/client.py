@@ -54,9 +54,14 @@ def auth_headers() -> dict[str, str]:
         raise PoseringError(f"RAY_AUTH_TOKEN_PATH={path}: no such file; {TOKEN_HINT}")
     loader = AuthenticationTokenLoader.instance()
     loader.reset_cache()
-    if not loader.has_token(ignore_auth_mode=True):
-        return {}
-    return {"Authorization": f"Bearer {loader.get_raw_token(ignore_auth_mode=True)}"}
+    try:
+        if not loader.has_token(ignore_auth_mode=True):
+            return {}
+        return {"Authorization": f"Bearer {loader.get_raw_token(ignore_auth_mode=True)}"}
+    finally:
+        # Ray's loader is one per process and caches what it read: a Ray instance started here
+        # later (its own token, under other variables) must not get this cluster's token.
+        loader.reset_cache()
 
 
 @contextlib.contextmanager

@@ -53,16 +53,12 @@ def collect_labels(cfg: ProjectConfig, check_images: bool = True) -> pd.DataFram
 
 def read_video_labels(cfg: ProjectConfig, paths: ProjectPaths, stem: str) -> pd.DataFrame | None:
     """One video's labels in config's bodyparts and scorer, rows as tuples; None if unlabeled."""
-    location = paths.collected_data(stem)
     folder = paths.labeled_folder(stem)
-    if not storage.exists(location):
-        csv = paths.collected_data(stem, ".csv")
-        if storage.exists(csv):
-            location = csv
-        else:
-            _check_other_scorers(cfg, folder)
-            log.info("%s: no %s; this video has no labels yet", stem, storage.name(location))
-            return None
+    location = labels.labels_source(paths.collected_data(stem))
+    if location is None:
+        _check_other_scorers(cfg, folder)
+        log.info("%s: no %s; this video has no labels yet", stem, storage.name(paths.collected_data(stem)))
+        return None
     try:
         table = labels.read_labels(location)
     except LabelsError as exc:

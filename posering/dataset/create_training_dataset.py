@@ -60,7 +60,9 @@ def create_training_dataset(config: str, num_shuffles: int = 1, Shuffles: list[i
     trainIndices: one list of row numbers per shuffle: the training frames, exactly (e.g. a split
         taken from a DeepLabCut project). Needs testIndices; the fraction follows from the sizes.
     testIndices: one list of row numbers per shuffle: the test frames (with trainIndices).
-    net_type: the network, e.g. resnet_50 or resnet_101 (default: config's default_net_type).
+    net_type: the network, e.g. resnet_50 or resnet_101, or auto: the backbone, crop, target,
+        batch size and learning-rate schedule chosen from the labeled frames and this machine,
+        each written with its reason (default: config's default_net_type).
     augmenter_type: default, albumentations or imgaug (default: config's default_augmenter).
     userfeedback: ask on the terminal before replacing an existing shuffle (never asks when stdin
         is not a terminal).
@@ -124,13 +126,13 @@ def write_dataset(cfg: ProjectConfig, table: pd.DataFrame, splits: list[Split],
                   userfeedback: bool = False) -> list[dict]:
     """Write the combined labels, the splits, metadata.yaml and the model folders of ``splits``."""
     paths = ProjectPaths(cfg)
+    shapes = _image_shapes(cfg, table, splits)
     # Build every file's content first: a net type posering cannot train fails before any write.
-    model_files = {(s.train_fraction, s.shuffle): _model_files(cfg, s) for s in splits}
+    model_files = {(s.train_fraction, s.shuffle): _model_files(cfg, s, table, shapes) for s in splits}
     splits = [s for s in splits if _may_write(cfg, s, userfeedback)]
     metadata = read_metadata(cfg)
     _warn_if_rows_moved(cfg, table, metadata, splits)
     labels.write_labels(table, paths.dataset_collected_data())
-    shapes = _image_shapes(cfg, table, splits)
     results = []
     for split in splits:
         write_split(cfg, split)
@@ -175,11 +177,27 @@ def _warn_if_rows_moved(cfg: ProjectConfig, table: pd.DataFrame, metadata: dict,
                     "recreate them, or run merge_datasets to start a new iteration", sorted(set(older)))
 
 
-def _model_files(cfg: ProjectConfig, split: Split) -> dict[str, str]:
+def _model_files(cfg: ProjectConfig, split: Split, table: pd.DataFrame, shapes: dict[str, tuple]) -> dict[str, str]:
     """{location: YAML text} of the shuffle's train/pytorch_config.yaml, train/posering.yaml and
-    test/pose_cfg.yaml."""
+    test/pose_cfg.yaml. ``net_type: auto`` is resolved here (``split.net_type`` becomes the
+    chosen backbone)."""
+    from posering.formats.model_config import model_config_files
+    from posering.model.defaults import make_model_config
+
     paths = ProjectPaths(cfg)
     model_config = paths.model_config_file(split.train_fraction, split.shuffle)
+    if split.net_type == "auto":
+        from posering.model.auto import auto_model_config, this_device
+
+        config = auto_model_config(cfg.bodyparts, cfg.project_path, model_config,
+                                   _split_stats(cfg, table, shapes, split), this_device(), len(split.train_indices))
+        split.net_type = config["net_type"]
+        log.info("shuffle %d: net_type auto -> %s; settings chosen from the data:\n  %s", split.shuffle,
+                 split.net_type, "\n  ".join(e["reason"] for e in config["posering"]["auto"]))
+    else:
+        # Every training setting with its default, as the model package defines them; an unknown
+        # or unsupported net type is refused here, before anything is written.
+        config = make_model_config(split.net_type, cfg.bodyparts, cfg.project_path, model_config)
     pose_cfg = {
         "dataset": cfg.project_path,
         "num_joints": len(cfg.bodyparts),
@@ -191,14 +209,19 @@ def _model_files(cfg: ProjectConfig, split: Split) -> dict[str, str]:
         "scoremap_dir": "test",
     }
     files = {paths.pose_cfg_file(split.train_fraction, split.shuffle): _yaml(pose_cfg)}
-    # Every training setting with its default, as the model package defines them; an unknown or
-    # unsupported net type is refused here, before anything is written.
-    from posering.formats.model_config import model_config_files
-    from posering.model.defaults import make_model_config
-
-    files.update(model_config_files(make_model_config(split.net_type, cfg.bodyparts, cfg.project_path,
-                                                      model_config), model_config))
+    files.update(model_config_files(config, model_config))
     return files
+
+
+def _split_stats(cfg: ProjectConfig, table: pd.DataFrame, shapes: dict[str, tuple], split: Split):
+    """The statistics ``net_type: auto`` chooses from: the training frames' labels and sizes."""
+    from posering.model.auto import dataset_stats
+    from posering.train.augment import symmetric_pairs
+
+    relpaths = labels.image_relpaths(table)
+    rows = table.iloc[list(split.train_indices)]
+    sizes = [(shapes[relpaths[i]][2], shapes[relpaths[i]][1]) for i in split.train_indices]
+    return dataset_stats(labels.points(rows, cfg.bodyparts), sizes, len(symmetric_pairs(cfg.bodyparts)))
 
 
 def _yaml(data: dict) -> str:

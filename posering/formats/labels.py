@@ -18,6 +18,7 @@ disk holds (DeepLabCut's labeling plugin has lost users' points exactly there).
 
 from __future__ import annotations
 
+import logging
 import posixpath
 
 import numpy as np
@@ -25,11 +26,28 @@ import pandas as pd
 
 from posering import storage
 from posering.errors import LabelsError
-from posering.formats.tables import HDF_KEY, csv_twin, h5_keys, read_h5, write_csv, write_h5
+from posering.formats.tables import HDF_KEY, csv_twin, h5_keys, read_h5, read_problem, write_csv, write_h5
+
+log = logging.getLogger("posering.labels")
 COLUMN_LEVELS = ["scorer", "bodyparts", "coords"]
 
 
 # -- reading -----------------------------------------------------------------------------------------
+def labels_source(location_h5: str) -> str | None:
+    """The file that holds a folder's human labels: the ``.h5``, else its ``.csv`` twin (a folder
+    labeled in a spreadsheet, or an ``.h5`` lost); None when there is neither.
+
+    Every step that reads a folder's labels asks here, so checking, training and labeling see the
+    same labels. Where both exist the ``.h5`` is the truth: each save writes it first and the
+    ``.csv`` after, so a save stopped between the two leaves the ``.h5`` the newer.
+    """
+    location_h5 = storage.normalize(location_h5)
+    if storage.exists(location_h5):
+        return location_h5
+    twin = csv_twin(location_h5) if location_h5.endswith(".h5") else None
+    return twin if twin and storage.exists(twin) else None
+
+
 def read_labels(location: str) -> pd.DataFrame:
     """Read a labels file (``.h5`` or ``.csv``) and check its layout."""
     location = storage.normalize(location)
@@ -54,8 +72,16 @@ def _read_h5(location: str) -> pd.DataFrame:
         except LabelsError:
             raise
         except Exception as exc:
-            raise LabelsError(f"{location}: not a readable labels HDF5 file ({type(exc).__name__}: {exc}); "
-                              "restore it from the .csv twin with `posering convertcsv2h5`") from None
+            raise LabelsError(f"{location}: damaged labels file, HDF5 cannot read it ({read_problem(exc)}); "
+                              f"{_restore_advice(location)}") from None
+
+
+def _restore_advice(location_h5: str) -> str:
+    twin = csv_twin(location_h5)
+    if location_h5.endswith(".h5") and storage.exists(twin):
+        return (f"rebuild it from its CSV twin {storage.name(twin)} (the labels of the last save that "
+                "finished) with `posering convertcsv2h5 <config.yaml>`")
+    return "restore it from a backup (there is no CSV twin beside it to rebuild it from)"
 
 
 def _read_csv(location: str) -> pd.DataFrame:
@@ -215,11 +241,20 @@ def conform_bodyparts(df: pd.DataFrame, bodyparts: list[str], where: str) -> pd.
 
 # -- writing -------------------------------------------------------------------------------------------
 def write_labels(df: pd.DataFrame, location_h5: str, csv: bool = True) -> None:
-    """Write ``.h5`` (and the ``.csv`` twin) atomically."""
+    """Write ``.h5`` (and the ``.csv`` twin) atomically, the ``.h5`` first (it is the truth).
+
+    Temporaries that an earlier save of these files left when it was killed midway are removed
+    once this one has succeeded (only stale ones: see :func:`posering.storage.remove_stale_temporaries`).
+    """
     check_layout(df, location_h5)
     write_h5(df, location_h5)
+    written = [location_h5]
     if csv:
         write_csv(df, csv_twin(location_h5))
+        written.append(csv_twin(location_h5))
+    for location in written:
+        for leftover in storage.remove_stale_temporaries(location):
+            log.info("removed %s, left by a save of %s that was stopped midway", leftover, storage.name(location))
 
 
 def merge_keeping_existing(existing: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
@@ -244,9 +279,7 @@ def save_labels(df: pd.DataFrame, location_h5: str, deleted: list[tuple[str, str
     an .h5 lost), the labels of the ``.csv`` are the ones kept.
     """
     location_h5 = storage.normalize(location_h5)
-    twin = csv_twin(location_h5) if location_h5.endswith(".h5") else None
-    existing_file = location_h5 if storage.exists(location_h5) else (
-        twin if twin and storage.exists(twin) else None)
+    existing_file = labels_source(location_h5)
     if existing_file is not None:
         existing = read_labels(existing_file)
         merged = merge_keeping_existing(existing, df)

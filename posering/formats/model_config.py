@@ -33,11 +33,12 @@ if TYPE_CHECKING:  # the model package loads torch; reading a config must not
     from posering.model.spec import ModelSpec
 
 SETTINGS_KEY = "posering"
+AUTO_KEY = "auto"  # posering.yaml's record of the settings chosen from the data (model/auto.py)
 SETTINGS_HEADER = ("# posering's own settings for the model of this folder. DeepLabCut reads pytorch_config.yaml\n"
                    "# beside this file and does not know these keys, so they are kept here.\n")
 
 __all__ = [
-    "ModelConfig", "TrainSettings", "load_model_config", "model_config_files", "read_model_config",
+    "ModelConfig", "TrainSettings", "auto_notes", "get_dotted", "load_model_config", "model_config_files", "read_model_config",
     "read_model_spec", "save_model_config", "set_dotted",
 ]
 
@@ -51,6 +52,41 @@ def set_dotted(config: dict, dotted: str, value) -> None:
             node[key] = {}
         node = node[key]
     node[last] = value
+
+
+def get_dotted(config: dict, dotted: str, default=None):
+    """config["a"]["b"]["c"] for dotted "a.b.c", or ``default`` where a level is missing."""
+    node = config
+    for key in dotted.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return default
+        node = node[key]
+    return node
+
+
+def auto_notes(config: dict) -> list[str]:
+    """One line per setting posering chose from the data (``net_type: auto``), with its reason,
+    or saying it was changed by hand since: for pytorch_config.yaml's header and train.txt."""
+    notes = []
+    for entry in (config.get(SETTINGS_KEY) or {}).get(AUTO_KEY) or []:
+        values = entry.get("values") or {}
+        changed = [key for key, value in values.items() if get_dotted(config, key) != value]
+        keys = ", ".join(values)
+        if changed:
+            notes.append(f"{entry.get('setting')} ({keys}): set by hand ({', '.join(changed)}); "
+                         f"the automatic choice was: {entry.get('reason')}")
+        else:
+            notes.append(f"auto {entry.get('setting')} ({keys}): {entry.get('reason')}")
+    return notes
+
+
+def _auto_header(config: dict) -> str:
+    notes = auto_notes(config)
+    if not notes:
+        return ""
+    lines = ["posering chose these settings from the data (net_type: auto); change any key below and",
+             "the new value is used (the reasons are kept in posering.yaml, `auto:`):", *notes]
+    return "".join(f"# {line}\n" for line in lines)
 
 
 # -- files -----------------------------------------------------------------------------------------------
@@ -90,7 +126,8 @@ def model_config_files(config: dict, path: str) -> dict[str, str]:
     DeepLabCut validates the file strictly and refuses keys it does not know) and posering's
     block for ``posering.yaml`` beside it."""
     path = str(path)
-    files = {path: yaml.safe_dump({k: v for k, v in config.items() if k != SETTINGS_KEY}, sort_keys=False)}
+    files = {path: _auto_header(config) + yaml.safe_dump({k: v for k, v in config.items() if k != SETTINGS_KEY},
+                                                         sort_keys=False)}
     if config.get(SETTINGS_KEY) is not None:
         files[posering_settings_file(path)] = SETTINGS_HEADER + yaml.safe_dump(dict(config[SETTINGS_KEY]),
                                                                                sort_keys=False)

@@ -33,7 +33,7 @@ import yaml
 from posering import storage
 from posering.errors import PoseringError
 from posering.formats import labels, pickles
-from posering.formats.tables import HDF_KEY, csv_twin, write_csv, write_h5
+from posering.formats.tables import HDF_KEY, csv_twin, read_problem, write_csv, write_h5
 from posering.post.pose_table import validate_poses
 from posering.project.config import Crop
 from posering.project.paths import analysis_file, analysis_meta_file
@@ -135,9 +135,9 @@ def read_poses_file(location: str) -> pd.DataFrame:
     with storage.local_copy(location) as local:
         try:
             df = pd.read_hdf(local, HDF_KEY)
-        except (KeyError, ValueError, OSError) as exc:
-            raise PoseringError(f"{location}: not a readable analysis file ({type(exc).__name__}: "
-                                f"{exc}); analyze the video again with overwrite=True") from None
+        except (KeyError, ValueError, OSError, RuntimeError) as exc:  # HDF5's errors are RuntimeErrors
+            raise PoseringError(f"{location}: not a readable analysis file ({read_problem(exc)}); "
+                                "analyze the video again with overwrite=True") from None
     return validate_poses(df, location)
 
 

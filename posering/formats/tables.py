@@ -45,6 +45,24 @@ def read_h5(local_path: str, key: str = HDF_KEY) -> pd.DataFrame:
     return pd.read_hdf(local_path, key)
 
 
+def read_problem(exc: BaseException) -> str:
+    """Why an HDF5 file could not be read, in one line.
+
+    PyTables' errors carry HDF5's whole C back trace (about 20 lines); the line that names the
+    problem (``truncated file: eof = ...``, ``file signature not found``) is its innermost one,
+    the last before the trace ends.
+    """
+    text = str(exc)
+    end = "End of HDF5 error back trace"
+    if end in text:
+        trace = text.split(end)[0].splitlines()[1:]
+        causes = [line.strip() for line in trace if line.strip() and not line.strip().startswith("File ")]
+        if causes:
+            return causes[-1]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
 def csv_twin(location_h5: str) -> str:
     """``<name>.csv`` beside ``<name>.h5``."""
     return location_h5[: -len(".h5")] + ".csv"

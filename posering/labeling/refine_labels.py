@@ -142,9 +142,9 @@ def load_for_refinement(config: str, video: str, pcutoff: float | None = None) -
     likelihood = pd.DataFrame(np.nan, index=index, columns=bodyparts)
 
     location = paths.collected_data(stem)
-    human_file = location if storage.exists(location) else paths.collected_data(stem, ".csv")
+    human_file = labels.labels_source(location)
     human = None
-    if storage.exists(human_file):
+    if human_file is not None:
         human = labels.conform_bodyparts(labels.read_labels(human_file), bodyparts, human_file)
         human = _in_folder(human, stem, bodyparts, human_file)
 

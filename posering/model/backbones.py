@@ -12,6 +12,7 @@ single stride-2 deconvolution gives the stride-8 maps. timm's MobileNetV3/V4 fam
 
 from __future__ import annotations
 
+import importlib.resources
 from dataclasses import dataclass
 
 import timm
@@ -81,6 +82,18 @@ def backbone_entry(net_type: str) -> BackboneEntry:
         raise ModelError(
             f"net_type {net_type!r} is not a backbone posering knows; use one of: {known}"
         ) from None
+
+
+def package_weights_file(entry: BackboneEntry) -> str | None:
+    """The ImageNet file an installed package ships for a backbone (``package_weights``), if any."""
+    if entry.package_weights is None:
+        return None
+    package, resource = entry.package_weights
+    try:
+        path = importlib.resources.files(package).joinpath(resource)
+    except ModuleNotFoundError:
+        return None
+    return str(path) if path.is_file() else None
 
 
 class Backbone(nn.Module):

@@ -17,7 +17,6 @@ mapped onto timm's layout tensor by tensor in order, every shape checked. The lo
 
 from __future__ import annotations
 
-import importlib.resources
 import logging
 import os
 import socket
@@ -27,7 +26,7 @@ import torch
 
 from posering.errors import ModelError
 from posering.formats.snapshots import load_torch_file
-from posering.model.backbones import Backbone
+from posering.model.backbones import Backbone, package_weights_file
 
 log = logging.getLogger("posering.model")
 
@@ -91,14 +90,7 @@ def hub_reachable(timeout: float = 3.0) -> bool:
 
 def package_weights_path(backbone: Backbone) -> str | None:
     """Path of the ImageNet file an installed package ships for this backbone, if any."""
-    if backbone.entry.package_weights is None:
-        return None
-    package, resource = backbone.entry.package_weights
-    try:
-        path = importlib.resources.files(package).joinpath(resource)
-    except ModuleNotFoundError:
-        return None
-    return str(path) if path.is_file() else None
+    return package_weights_file(backbone.entry)
 
 
 def _package_hint(backbone: Backbone) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from posering.errors import ModelError
+from posering.formats.model_config import get_dotted as _get
 from posering.model.backbones import BACKBONES, backbone_entry
 from posering.model.heads import default_head_config
 from posering.model.targets import DEFAULT_LOCREF_STD, DEFAULT_POS_DIST_THRESH
@@ -74,15 +75,6 @@ class ModelSpec:
 
 def _refuse(source, what: str) -> ModelError:
     return ModelError(f"{source}: {what}; posering runs single-animal bottom-up models only")
-
-
-def _get(config: dict, dotted: str, default=None):
-    node = config
-    for key in dotted.split("."):
-        if not isinstance(node, dict) or key not in node:
-            return default
-        node = node[key]
-    return node
 
 
 def _check_refusals(config: dict, source) -> None:

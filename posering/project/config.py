@@ -61,7 +61,8 @@ DEFAULTS: dict[str, Any] = {
     "colormap": "rainbow",
     "TrainingFraction": [0.95],
     "iteration": 0,
-    "default_net_type": "resnet_50",
+    # auto: the backbone and training settings chosen from the labeled frames (model/auto.py).
+    "default_net_type": "auto",
     "default_augmenter": "default",
     "snapshotindex": -1,
     "detector_snapshotindex": -1,
@@ -112,6 +113,37 @@ class Crop:
         return self.y2 - self.y1
 
 
+def yaml_error_line(exc: yaml.YAMLError, text: str) -> int | None:
+    """The 1-based line a person must fix for a PyYAML error in ``text`` (None: PyYAML gives no place).
+
+    PyYAML's marks count lines from 0, and its ``problem_mark`` is where it noticed the problem.
+    For a construct left open (a ``[``, ``{`` or quote never closed) that is a later line or the
+    end of the file; the line to fix is where the construct began, its ``context_mark``. A line
+    that lost its ``:`` is read as the continuation of the value above it until the ``:`` of the
+    next key, at the line's start, is refused; the line to fix is then the one just before.
+    Otherwise (an indented or misplaced line, a second ``:``) the problem mark is the line itself.
+    """
+    problem, context = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
+    opened = str(getattr(exc, "context", "") or "")
+    if context is not None and ("flow" in opened or "scanning" in opened):
+        return context.line + 1
+    if problem is None:
+        return None
+    lines = text.splitlines()
+    refused = lines[problem.line] if problem.line < len(lines) else ""
+    if "mapping values are not allowed" in str(getattr(exc, "problem", "")) and not refused[:1].isspace():
+        scalars = []
+        try:
+            for token in yaml.scan(text):
+                if isinstance(token, yaml.ScalarToken):
+                    scalars.append(token)
+        except yaml.YAMLError:
+            pass  # the scan stops at the same problem; the tokens before it are what counts
+        if scalars and scalars[-1].start_mark.line < problem.line:
+            return problem.line  # the line above the refused ':', 1-based
+    return problem.line + 1
+
+
 class ProjectConfig:
     """A project's config.yaml: its values, where it lives, and the project root."""
 
@@ -134,9 +166,10 @@ class ProjectConfig:
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f" line {mark.line + 1}" if mark else ""
-            raise ConfigError(f"{location}:{line} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+            line = yaml_error_line(exc, text)
+            problem = " ".join(str(p) for p in (getattr(exc, "problem", None) or exc,
+                                                getattr(exc, "context", None)) if p)
+            raise ConfigError(f"{location}:{f' line {line}' if line else ''} is not valid YAML ({problem})") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{location}: expected a mapping of keys to values at the top level")
         config = cls(data, location)

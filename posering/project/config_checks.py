@@ -48,6 +48,13 @@ def _check_key_names(data: dict, where: str) -> None:
         close = difflib.get_close_matches(key, [k for k in KNOWN_KEYS if k not in data], n=1, cutoff=0.8)
         if close:
             raise ConfigError(f"{where}: unknown key {key!r}: did you mean {close[0]!r}? Rename it.")
+        # Beside the key it nearly spells, it is a typo too, but one whose value is silently unused.
+        present = difflib.get_close_matches(key, [k for k in KNOWN_KEYS if k in data], n=1, cutoff=0.8)
+        if present and (where, key) not in _WARNED:
+            _WARNED.add((where, key))
+            log.warning("%s: unknown key %r is ignored; it looks like a misspelt %r, which is also set "
+                        "(%s: %r is used): delete %r, or move its value to %r", where, key, present[0],
+                        present[0], data[present[0]], key, present[0])
     if missing:
         raise ConfigError(f"{where}: key {missing[0]!r} is missing; add it (see docs/config.md)")
 

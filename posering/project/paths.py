@@ -82,6 +82,10 @@ class ProjectPaths:
     def collected_data(self, video_stem: str, suffix: str = ".h5") -> str:
         return storage.join(self.labeled_folder(video_stem), f"CollectedData_{self.config.scorer}{suffix}")
 
+    def damaged_collected_data(self, video_stem: str) -> str:
+        """Where convertcsv2h5 keeps a damaged ``CollectedData_<scorer>.h5`` it rebuilt from the CSV."""
+        return self.collected_data(video_stem, ".h5.damaged")
+
     def machine_labels(self, video_stem: str, iteration: int | None = None) -> str:
         iteration = self.config.iteration if iteration is None else iteration
         return storage.join(self.labeled_folder(video_stem), f"machinelabels-iter{iteration}.h5")

@@ -27,7 +27,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from posering import storage
 from posering.errors import ModelError
 from posering.dataset.training_set import load_training_set
-from posering.formats.model_config import ModelConfig, load_model_config, save_model_config, set_dotted
+from posering.formats.model_config import ModelConfig, auto_notes, load_model_config, save_model_config, set_dotted
 from posering.formats.snapshots import latest_resumable, read_snapshot, snapshot_files
 from posering.model.build import pick_device
 from posering.model.spec import parse_model_config
@@ -175,7 +175,7 @@ def plan_training(config: str, shuffle: int = 1, trainingsetindex: int = 0, *, m
                         model_cfg=model_cfg, config_file=config_file, train_dir=train_dir,
                         start_snapshot=str(start) if start else None, resumed=bool(resume and start),
                         maxiters=maxiters, minutes=float(minutes) if minutes is not None else None,
-                        precision=precision, device=device, gputouse=gputouse)
+                        precision=precision, device=device, gputouse=gputouse, notes=auto_notes(model_cfg))
 
 
 @dataclass

@@ -1,6 +1,8 @@
 """check_labels: draw every labeled frame so a person can see that the labels sit where they should.
 
-For each ``labeled-data/<video>/`` with a ``CollectedData_<scorer>.h5`` this writes
+For each ``labeled-data/<video>/`` with a ``CollectedData_<scorer>.h5`` (or only its ``.csv``:
+the labels create_training_dataset trains on, see :func:`posering.formats.labels.labels_source`)
+this writes
 ``labeled-data/<video>_labeled/<image name>``: the frame at its own size, each bodypart as a dot in
 its colour of the config's ``colormap`` (``dotsize``, ``alphavalue``), the ``skeleton`` in
 ``skeleton_color`` and a legend naming the bodyparts. Points that are not labeled are not drawn
@@ -44,9 +46,9 @@ def check_labels(config: str, visualizeindividuals: bool = False, draw_skeleton:
     style = LabelStyle.from_config(cfg, visualizeindividuals, draw_skeleton)
     results = {}
     for stem in dataset_video_stems(cfg):
-        source = paths.collected_data(stem)
-        if not storage.exists(source):
-            log.info("%s: no %s; nothing to check", stem, storage.name(source))
+        source = labels.labels_source(paths.collected_data(stem))
+        if source is None:
+            log.info("%s: no %s (nor its .csv); nothing to check", stem, storage.name(paths.collected_data(stem)))
             continue
         table = labels.conform_bodyparts(labels.read_labels(source), cfg.bodyparts, source)
         out = paths.checked_labels_folder(stem)

@@ -170,8 +170,12 @@ def test_a_lost_worker_node_costs_one_unit_and_a_resubmission_nothing(cluster, c
     assert code == 0, err
     job_id = out.splitlines()[0]
     (worker_node,) = [n["node_id"] for n in cluster.alive_nodes() if not n["is_head_node"]]
-    wait_for(lambda: any(t["node_id"] == worker_node for t in cluster.running_tasks("PoseWorker.run")), 600,
-             "the worker node's model replica never analysed a shard")
+    try:
+        wait_for(lambda: any(t["node_id"] == worker_node for t in cluster.running_tasks("PoseWorker.run")), 600,
+                 "the worker node's model replica never analysed a shard")
+    except TimeoutError:
+        pytest.fail("the worker node's model replica never analysed a shard; the job's log: " +
+                    jobs(cluster, "logs", job_id)[1][-6000:])
     cluster.raylet_of(cluster.worker_nodes[0]).kill()  # SIGKILL: the node and its replica gone mid-shard
     cluster.add_worker_node(num_cpus=1)  # its replacement, as an autoscaler would add
     try:

@@ -79,7 +79,7 @@ def test_malformed_files_get_clear_errors(tmp_path):
         labels.read_labels(str(bad_csv))
     not_h5 = tmp_path / "CollectedData_me.h5"
     not_h5.write_bytes(b"garbage" * 10)
-    with pytest.raises(LabelsError, match="CollectedData_me.h5: not a readable labels HDF5"):
+    with pytest.raises(LabelsError, match="CollectedData_me.h5: damaged labels file, HDF5 cannot read it .file signature not found"):
         labels.read_labels(str(not_h5))
     flat = pd.DataFrame({"x": [1.0]})
     flat.to_hdf(tmp_path / "flat.h5", key="df_with_missing")
@@ -126,3 +126,51 @@ def test_save_labels_keeps_the_labels_of_a_csv_without_h5(tmp_path):
     target.unlink()  # only the .csv is left
     labels.save_labels(labels.from_arrays("me", ["a"], paths[1:], [[[5, 5]]]), str(target))
     np.testing.assert_array_equal(labels.points(labels.read_labels(str(target))), [[[1, 1]], [[5, 5]]])
+
+
+_KILLED_SAVE = """
+import os, signal, sys
+import pandas as pd
+from posering import labels
+table = labels.from_arrays("me", ["a"], ["labeled-data/v/img1.png", "labeled-data/v/img2.png"],
+                           [[[1.0, 1.0]], [[2.0, float(sys.argv[2])]]])
+def killed_midway(self, handle, **options):  # the .csv half written, then the process dies
+    handle.write("scorer,me\\n")
+    handle.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+pd.DataFrame.to_csv = killed_midway
+labels.save_labels(table, sys.argv[1])
+"""
+
+
+def test_a_save_killed_midway_leaves_the_h5_true_and_the_next_save_cleans_up(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    target = tmp_path / "CollectedData_me.h5"
+    first = labels.from_arrays("me", ["a"], ["labeled-data/v/img1.png"], [[[1.0, 1.0]]])
+    labels.save_labels(first, str(target))
+    killed = subprocess.run([sys.executable, "-c", _KILLED_SAVE, str(target), "20"], capture_output=True)
+    assert killed.returncode == -9
+    # The .h5 (written first) has the killed save's labels; the .csv twin is the older one.
+    assert labels.points(labels.read_labels(str(target)))[1, 0, 1] == 20.0
+    assert len(labels.read_labels(str(target.with_suffix(".csv")))) == 1
+    (stale,) = [p for p in tmp_path.iterdir() if p.name.startswith(".CollectedData_me.csv.")]
+    hour_ago = time.time() - 3600
+    os.utime(stale, (hour_ago, hour_ago))
+    # A save in progress in another process (young), and hidden files that are not ours, stay.
+    subprocess.run([sys.executable, "-c", _KILLED_SAVE, str(target), "30"], capture_output=True)
+    (young,) = [p for p in tmp_path.iterdir() if p.name.startswith(".CollectedData_me.csv.") and p != stale]
+    others = [tmp_path / ".CollectedData_me.csv.notes", tmp_path / ".other.csv.0123abcd.tmp"]
+    for path in others:
+        path.write_text("mine")
+        os.utime(path, (hour_ago, hour_ago))
+
+    third = labels.from_arrays("me", ["a"], ["labeled-data/v/img3.png"], [[[3.0, 3.0]]])
+    labels.save_labels(third, str(target))
+    assert not stale.exists() and young.exists() and all(p.exists() for p in others)
+    saved = labels.read_labels(str(target))
+    pd.testing.assert_frame_equal(labels.read_labels(str(target.with_suffix(".csv"))), saved)
+    np.testing.assert_array_equal(labels.points(saved)[:, 0], [[1, 1], [2, 30], [3, 3]])

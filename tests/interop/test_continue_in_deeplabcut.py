@@ -101,7 +101,10 @@ def deeplabcut_run(project):
              outlieralgorithm="uncertain", p_bound=1.01, extractionalgorithm="uniform", automatic=True),
         step("analyze_videos", "analyze_videos", config, [video], destfolder=project["work"] / "dlc-analysis",
              batch_size=4),
-        step("create_training_dataset", "create_training_dataset", config, Shuffles=[2], userfeedback=False),
+        # posering's new projects say default_net_type: auto, which DeepLabCut does not know: a
+        # user names the network there (docs/user-guide/coming-from-deeplabcut.md).
+        step("create_training_dataset", "create_training_dataset", config, Shuffles=[2], userfeedback=False,
+             net_type="resnet_50"),
         step("train_network", "train_network", config, shuffle=1, epochs=1, save_epochs=1, snapshot_path=last,
              batch_size=8, device="cpu"),
         step("merge_datasets", "merge_datasets", config),

@@ -79,9 +79,35 @@ def test_typo_in_a_key_is_named(demo_project):
         ProjectConfig.load(demo_project)
 
 
-def test_invalid_yaml_names_the_line(demo_project):
-    open(demo_project, "a").write("bodyparts: [unclosed\n")
-    with pytest.raises(ConfigError, match=r"config.yaml: line \d+"):
+def test_typo_beside_the_key_it_misspells_is_warned_about(demo_project, caplog):
+    open(demo_project, "a").write("numframes2pik: 50\n")  # meant to change numframes2pick
+    with caplog.at_level("WARNING", logger="posering.project"):
+        config = ProjectConfig.load(demo_project)
+    assert config["numframes2pick"] != 50
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"{demo_project}: unknown key 'numframes2pik' is ignored")
+    assert f"'numframes2pick', which is also set (numframes2pick: {config['numframes2pick']} is used)" in warnings[0]
+
+
+# An indented key is checked below the first line only: indenting the first line indents the
+# whole mapping, and the line PyYAML refuses (the next key, not indented) is as much to fix.
+BROKEN_LINES = [(broken, where) for broken in ("Task: [unclosed", "Task: 'unclosed", "Task: a: b", "Task")
+                for where in ("first", "middle", "last")] + [("  Task: indented", "middle"),
+                                                             ("  Task: indented", "last")]
+
+
+@pytest.mark.parametrize("broken,where", BROKEN_LINES)
+def test_invalid_yaml_names_the_line_to_fix(demo_project, broken, where):
+    """The line reported is the line that was broken (PyYAML counts from 0, notices an open
+    bracket or quote only on a later line, and a lost ':' only at the next key's)."""
+    lines = open(demo_project).read().splitlines()
+    index = {"first": 0, "middle": len(lines) // 2, "last": len(lines) - 1}[where]
+    while index and (not lines[index].strip() or lines[index].startswith((" ", "-", "#"))):
+        index -= 1  # a top-level key's line, so the broken one replaces a whole key
+    lines[index] = broken
+    open(demo_project, "w").write("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match=rf"config.yaml: line {index + 1} is not valid YAML"):
         ProjectConfig.load(demo_project)
 
 

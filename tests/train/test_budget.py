@@ -60,8 +60,9 @@ def test_a_budget_of_seconds_trains_and_saves_the_last_epoch(demo_project):
     assert "learning rate in fractions of the budget: 0.0001 from 45%, 1e-05 from 60%" in log
     # The rate dropped at 45% of the budget: the optimizer state of the last snapshot says so.
     assert snapshot["optimizer"]["param_groups"][0]["lr"] == pytest.approx(1e-5)
-    model_cfg = storage.read_text(storage.join(train_dir, "pytorch_config.yaml"))
-    assert "train_minutes: 0.15" in model_cfg
+    # The budget is posering's setting: in posering.yaml, not in DeepLabCut's strict pytorch_config.yaml.
+    assert "train_minutes: 0.15" in storage.read_text(storage.join(train_dir, "posering.yaml"))
+    assert "train_minutes" not in storage.read_text(storage.join(train_dir, "pytorch_config.yaml"))
 
     # Resumed, the run continues the same budget: nothing is left, one more step ends it.
     again = train_network(demo_project, minutes=minutes, resume=True, progress=False, precision="fp32")

@@ -82,3 +82,16 @@ def decode_image_bytes(data: bytes) -> np.ndarray:
     import cv2
 
     return cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def test_csv_only_labels_are_checked_as_training_reads_them(openfield_project):
+    """A folder labeled in a spreadsheet has only the .csv: create_training_dataset trains on it,
+    so check_labels must draw it too (they used to disagree)."""
+    from posering.dataset.collect import collect_labels
+
+    folder = openfield_project.parent / "labeled-data" / "m4s1"
+    (folder / "CollectedData_Pranav.h5").unlink()
+    trained_on = collect_labels(ProjectConfig.load(str(openfield_project)))
+    result = check_labels(str(openfield_project))
+    assert result["m4s1"]["images"] == len(trained_on) == 116
+    assert len(list((openfield_project.parent / "labeled-data" / "m4s1_labeled").glob("*.png"))) == 116

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from posering import storage
+from posering.formats import labels
 from posering.gui.state.labeling import IMAGE_SUFFIXES, labeled_folders
 from posering.project import ProjectPaths, load_config
 
@@ -54,4 +55,4 @@ def checkable_folders(config) -> list[str]:
     config = load_config(config)
     paths = ProjectPaths(config)
     return [stem for stem in labeled_folders(config)
-            if storage.exists(paths.collected_data(stem)) or storage.exists(paths.collected_data(stem, ".csv"))]
+            if labels.labels_source(paths.collected_data(stem)) is not None]

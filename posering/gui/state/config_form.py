@@ -44,7 +44,7 @@ FIELDS: list[Field] = [
     Field("skeleton_color", "skeleton colour", TEXT, "a colour name or #rrggbb"),
     Field("TrainingFraction", "TrainingFraction", FRACTIONS, "fractions of labeled frames used to train, "
           "e.g. 0.95 (several: 0.8, 0.95)"),
-    Field("default_net_type", "default net", TEXT, "network of new training datasets, e.g. resnet_50"),
+    Field("default_net_type", "default net", TEXT, "network of new training datasets: auto (chosen from the data) or e.g. resnet_50"),
     Field("default_augmenter", "default augmenter", CHOICE, "augmentation of new training datasets",
           ("default", "albumentations", "imgaug")),
     Field("batch_size", "analysis batch size", INTEGER, "frames per batch in analyze_videos"),

@@ -67,7 +67,9 @@ class ProjectView(View):
             dpg.add_button(label="Open", tag="project.open", callback=lambda: self.open(dpg.get_value("project.open_path")))
             dpg.add_button(label="Browse...", callback=lambda: dpg.show_item("app.file_dialog"))
         dpg.add_text("Recent projects", color=theme.DIM)
-        dpg.add_group(tag="project.recent")
+        # A list of its own height: however many projects it holds, the form below stays in view.
+        with dpg.child_window(height=104, border=False):
+            dpg.add_group(tag="project.recent")
         dpg.add_spacer(height=10)
         dpg.add_separator()
         dpg.add_text("Create a new project", color=theme.ACCENT)

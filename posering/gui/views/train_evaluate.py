@@ -24,11 +24,12 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 def net_types() -> list[str]:
-    """The networks posering can train (run in a child: importing torch in the window's process,
-    which holds the OpenGL context, is slow and has crashed it)."""
+    """The networks posering can train, auto (chosen from the data) first (run in a child:
+    importing torch in the window's process, which holds the OpenGL context, is slow and has
+    crashed it)."""
     from posering.model.backbones import BACKBONES
 
-    return sorted(BACKBONES)
+    return ["auto", *sorted(BACKBONES)]
 
 
 class TrainEvaluateView(View):
