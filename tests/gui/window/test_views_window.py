@@ -1,5 +1,7 @@
 """Extract by hand, Check and Refine in the real window, with real input."""
 
+import time
+
 import dearpygui.dearpygui as dpg
 import numpy as np
 import pandas as pd
@@ -47,7 +49,13 @@ def test_extract_by_hand_scrub_grab_and_crop(pilot, openfield_project):
     original = view.previewed
     view.previewed = lambda result: (previews.append(result[0]), original(result))
     drag_slider(pilot, "extract.slider", [0.2, 0.35, 0.5])
+    # The release reaches the view a frame or two after the button goes up, and only then is the
+    # exact frame asked for: settle until it is shown (on a fast machine settle alone came first).
+    deadline = time.monotonic() + 60
     pilot.settle()
+    while not (state.exact and state.shown == state.index) and time.monotonic() < deadline:
+        pilot.frames(1)
+        pilot.settle()
     index = state.index
     assert 900 < index < 1400 and dpg.get_value("extract.slider") == index
     assert previews, "no preview was shown while the slider moved"
