@@ -25,9 +25,9 @@ from posering.project.models import ModelRef, resolve_model
 from posering.project.videos import collect_videos
 from posering.ray_utils import Resources, worker_resources
 from posering.video import VideoInfo, probe
+from posering.project.paths import PARTS_DIR
 
 log = logging.getLogger("posering.analyze")
-PARTS_FOLDER = ".posering-parts"
 
 
 @dataclass
@@ -179,7 +179,7 @@ def _plan(video: str, model_ref: ModelRef, settings: AnalysisSettings, destfolde
           overwrite: bool, resources: Resources, shard_frames: int | None) -> VideoJob:
     outputs = output_locations(video, model_ref.scorer, destfolder)
     folder = destfolder or storage.parent(video)
-    parts_dir = storage.join(folder, PARTS_FOLDER,
+    parts_dir = storage.join(folder, PARTS_DIR,
                              f"{storage.stem(video)}{model_ref.scorer}-{settings.key(model_ref.scorer)}")
     job = VideoJob(video, None, outputs, parts_dir)
     if storage.exists(outputs["h5"]) and not overwrite:

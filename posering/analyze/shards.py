@@ -10,15 +10,13 @@ exactly once.
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from posering import storage
 from posering.errors import PoseringError
-
-_PART = re.compile(r"^part-(\d+)-(\d+)\.npz$")
+from posering.project.paths import part_file, part_range
 
 
 @dataclass(frozen=True)
@@ -30,7 +28,7 @@ class Shard:
 
     @property
     def part(self) -> str:
-        return storage.join(self.parts_dir, f"part-{self.start:09d}-{self.stop:09d}.npz")
+        return part_file(self.parts_dir, self.start, self.stop)
 
     def __len__(self) -> int:
         return self.stop - self.start
@@ -42,12 +40,7 @@ def unit_key(shards: list[Shard]) -> str:
 
 
 def existing_parts(parts_dir: str) -> list[tuple[int, int]]:
-    ranges = []
-    for name in storage.listdir(parts_dir):
-        match = _PART.match(name)
-        if match:
-            ranges.append((int(match.group(1)), int(match.group(2))))
-    return sorted(ranges)
+    return sorted(r for r in map(part_range, storage.listdir(parts_dir)) if r)
 
 
 def uncovered(nframes: int, done: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -93,8 +86,7 @@ def read_parts(parts_dir: str, nframes: int) -> tuple[np.ndarray, list[tuple[int
             problem = "overlap" if start < cursor else "gap"
             raise PoseringError(f"{parts_dir}: parts {problem} at frame {min(start, cursor)}; "
                                 "delete this folder and analyze again")
-        name = f"part-{start:09d}-{stop:09d}.npz"
-        with np.load(io.BytesIO(storage.read_bytes(storage.join(parts_dir, name)))) as data:
+        with np.load(io.BytesIO(storage.read_bytes(part_file(parts_dir, start, stop)))) as data:
             pieces.append(data["poses"])
             for first, after in (data["skipped"].tolist() if "skipped" in data.files else []):
                 if skipped and skipped[-1][1] == first:

@@ -25,7 +25,7 @@ from posering.formats import labels
 from posering.frames.images import decode_image
 from posering.project import ProjectPaths
 from posering.project.config import ProjectConfig
-from posering.project.paths import LABELED_DATA
+from posering.project.paths import LABELED_DATA, is_collected_data
 from posering.project.videos import dataset_video_stems
 
 log = logging.getLogger("posering.dataset")
@@ -82,7 +82,7 @@ def read_video_labels(cfg: ProjectConfig, paths: ProjectPaths, stem: str) -> pd.
 
 def _check_other_scorers(cfg: ProjectConfig, folder: str) -> None:
     others = sorted((n for n in storage.listdir(folder)
-                     if n.startswith("CollectedData_") and n.endswith((".h5", ".csv"))),
+                     if is_collected_data(n)),
                     key=lambda n: not n.endswith(".h5"))  # name the .h5 where there is one
     if others:
         other = others[0].split("_", 1)[1].rsplit(".", 1)[0]

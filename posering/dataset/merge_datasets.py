@@ -14,6 +14,7 @@ from posering import storage
 from posering.dataset.collect import collect_labels
 from posering.errors import DatasetError
 from posering.project import ProjectPaths, load_config
+from posering.project.paths import is_video_folder
 
 log = logging.getLogger("posering.dataset")
 
@@ -35,7 +36,7 @@ def merge_datasets(config: str, forceiterate: int | None = None) -> int:
     labeled_dir = paths.labeled_data_dir
     for entry in storage.listdir(labeled_dir):
         folder = storage.join(labeled_dir, entry)
-        if entry.endswith("_labeled") or entry.startswith(".") or not storage.isdir(folder):
+        if not is_video_folder(entry) or not storage.isdir(folder):
             continue
         names = storage.listdir(folder)
         if not any(n.lower().endswith(IMAGE_SUFFIXES) for n in names):

@@ -22,7 +22,7 @@ from posering.formats import labels
 from posering.frames.images import save_frames
 from posering.project import ProjectConfig, ProjectPaths
 from posering.project.create_new_project import create_new_project
-from posering.project.paths import frame_image_name
+from posering.project.paths import LABELED_DATA, frame_image_name
 
 log = logging.getLogger("posering.demo")
 
@@ -55,7 +55,7 @@ def make_demo_project(out: str, nframes: int = 300, nlabeled: int = 40, seed: in
     folder = ProjectPaths(config).labeled_folder(stem)
     chosen = np.linspace(0, nframes - 1, nlabeled).round().astype(int)
     save_frames(video, chosen, folder)
-    relpaths = [f"labeled-data/{stem}/{frame_image_name(i, nframes)}" for i in chosen]
+    relpaths = [f"{LABELED_DATA}/{stem}/{frame_image_name(i, nframes)}" for i in chosen]
     table = labels.from_arrays(config.scorer, BODYPARTS, relpaths, truth[chosen])
     labels.write_labels(table, ProjectPaths(config).collected_data(stem))
     storage.write_text(storage.join(out, "ground-truth.csv"), _truth_csv(truth))

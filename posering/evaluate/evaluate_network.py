@@ -34,7 +34,7 @@ from posering.formats.poses import poses_table
 from posering.formats.snapshots import select_snapshots
 from posering.formats.tables import write_csv, write_h5
 from posering.project import ProjectPaths, load_config
-from posering.project.paths import scorer_name
+from posering.project.paths import evaluation_files, scorer_name
 
 log = logging.getLogger("posering.evaluate")
 
@@ -115,7 +115,7 @@ def evaluate_network(config: str, Shuffles: list[int] = [1], trainingsetindex: i
                       disable=not show_errors) as bar:
                 predictions = predict_images(model, locations, dev, batch_size, progress=bar.update)
             write_h5(poses_table(predictions, scorer, training_set.bodyparts, training_set.index),
-                     storage.join(out_dir, f"{scorer}.h5"))
+                     evaluation_files(out_dir, scorer)["predictions"])
 
             values = {}
             per_bodypart = {}
@@ -132,15 +132,15 @@ def evaluate_network(config: str, Shuffles: list[int] = [1], trainingsetindex: i
                 per_bodypart[f"{which.capitalize()} error (px) with p-cutoff"] = confident
             row = pd.DataFrame([[fraction, shuffle, snapshot.epoch, -1, pcutoff] + [values[c] for c in VALUE_COLUMNS]],
                                columns=INDEX_COLUMNS + VALUE_COLUMNS).set_index(INDEX_COLUMNS).round(2)
-            write_csv(row, storage.join(out_dir, f"{scorer}-results.csv"))
+            write_csv(row, evaluation_files(out_dir, scorer)["results"])
             order = ["Train error (px)", "Test error (px)", "Train error (px) with p-cutoff",
                      "Test error (px) with p-cutoff"]
             keypoints = pd.DataFrame([per_bodypart[k] for k in order], index=pd.Index(order, name="Error Type"),
                                      columns=[training_set.bodyparts[i] for i in chosen]).round(2)
-            write_csv(keypoints, storage.join(out_dir, f"{scorer}-keypoint-results.csv"))
+            write_csv(keypoints, evaluation_files(out_dir, scorer)["keypoint_results"])
             rows.append(row)
             if plotting:
-                plot_evaluation_images(cfg, training_set, predictions, storage.join(out_dir, f"LabeledImages_{scorer}"),
+                plot_evaluation_images(cfg, training_set, predictions, evaluation_files(out_dir, scorer)["labeled_images"],
                                        pcutoff, chosen)
     if not rows:
         return pd.DataFrame()

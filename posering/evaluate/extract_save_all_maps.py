@@ -28,6 +28,7 @@ from posering.formats.model_config import read_model_config
 from posering.formats.snapshots import select_snapshots
 from posering.model import decode_poses
 from posering.project import ProjectPaths, load_config
+from posering.project.paths import LOCREF_SUFFIX, SCOREMAP_SUFFIX, SCOREMAPS_DIR
 
 log = logging.getLogger("posering.evaluate")
 
@@ -103,7 +104,7 @@ def extract_save_all_maps(config: str, shuffle: int = 1, trainingsetindex: int =
         index = -1
     snapshot = select_snapshots(paths.train_dir(fraction, shuffle), index)[0]
     model = load_model(model_config, snapshot, resolve_device(device, None, model_config))
-    folder = dest_folder or storage.join(paths.evaluation_folder(fraction, shuffle), "maps")
+    folder = dest_folder or storage.join(paths.evaluation_folder(fraction, shuffle), SCOREMAPS_DIR)
     chosen = comparison_indices(training_set.bodyparts, comparisonbodyparts)
     names = [training_set.bodyparts[i] for i in chosen]
     kind = {i: "Training" for i in training_set.train_indices} | {i: "Test" for i in training_set.test_indices}
@@ -122,7 +123,7 @@ def extract_save_all_maps(config: str, shuffle: int = 1, trainingsetindex: int =
         labels = training_set.keypoints[row][chosen]
         base = f"{kind.get(row, 'Unused')}-{parts[-2]}-{parts[-1].rsplit('.', 1)[0]}"
         title = f"{kind.get(row, 'Unused')}: {'/'.join(parts[-2:])} ({storage.name(snapshot.location)})"
-        storage.write_bytes(storage.join(folder, f"{base}_scmap.png"),
+        storage.write_bytes(storage.join(folder, base + SCOREMAP_SUFFIX),
                             _panels(image, scores, labels, pose, names, title))
         if "locref" in maps:
             locref = maps["locref"]
@@ -132,7 +133,7 @@ def extract_save_all_maps(config: str, shuffle: int = 1, trainingsetindex: int =
                 # Offsets only mean something where the network sees the keypoint.
                 length = np.where(heat[k] > 0.1 * max(heat[k].max(), 1e-6), length, 0)
                 lengths.append(_upsample(length.astype(np.float32), stride, image.shape))
-            storage.write_bytes(storage.join(folder, f"{base}_locref.png"),
+            storage.write_bytes(storage.join(folder, base + LOCREF_SUFFIX),
                                 _panels(image, lengths, labels, pose, names, title + " locref (px)", cmap="viridis"))
     log.info("maps of %d frames written to %s", len(rows), folder)
     return folder

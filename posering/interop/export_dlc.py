@@ -27,6 +27,7 @@ from posering.formats.snapshots import read_weights, snapshot_name, write_snapsh
 from posering.formats.splits import add_shuffle, write_metadata
 from posering.project import ProjectConfig, ProjectPaths, load_config
 from posering.project.models import resolve_model
+from posering.project.paths import CONFIG_FILE, exported_model_folder
 
 log = logging.getLogger("posering.interop")
 DLC_NET_TYPES = ("resnet_50", "resnet_101")
@@ -53,9 +54,9 @@ def export_dlc(config: str, shuffle: int = 1, trainingsetindex: int = 0, snapsho
                          f"counterpart; export works for {', '.join(DLC_NET_TYPES)}")
     paths = ProjectPaths(cfg)
     shuffle_name = paths.shuffle_name(model.fraction, shuffle)
-    destination = storage.normalize(destination or storage.join(
-        cfg.project_path, "exported-models-dlc", f"{shuffle_name}-snapshot-{model.snapshot.uid}"))
-    target_config = storage.join(destination, "config.yaml")
+    destination = storage.normalize(destination or exported_model_folder(
+        cfg.project_path, shuffle_name, model.snapshot.uid))
+    target_config = storage.join(destination, CONFIG_FILE)
     if storage.exists(target_config) and not overwrite:
         raise ModelError(f"{destination}: an export is already there; pass overwrite=True to replace it")
 

@@ -24,7 +24,6 @@ overwriting the file with what happened to be loaded).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,10 +33,9 @@ from posering import storage
 from posering.errors import LabelsError
 from posering.formats import labels
 from posering.project import ProjectPaths, load_config
-from posering.project.paths import LABELED_DATA
+from posering.project.paths import LABELED_DATA, machine_labels_iteration
 
 HUMAN, MACHINE = "human", "machine"
-_MACHINE_FILE = re.compile(r"^machinelabels-iter(\d+)\.h5$")
 
 
 @dataclass
@@ -222,8 +220,8 @@ def _machine_file(paths: ProjectPaths, stem: str, iteration: int) -> str | None:
     current = paths.machine_labels(stem, iteration)
     if storage.exists(current):
         return current
-    found = sorted((int(m.group(1)), name) for name in storage.listdir(paths.labeled_folder(stem))
-                   if (m := _MACHINE_FILE.match(name)))
+    found = sorted((n, name) for name in storage.listdir(paths.labeled_folder(stem))
+                   if (n := machine_labels_iteration(name)) is not None)
     return storage.join(paths.labeled_folder(stem), found[-1][1]) if found else None
 
 

@@ -20,6 +20,7 @@ import yaml
 
 from posering import storage
 from posering.errors import ConfigError
+from posering.project.paths import CONFIG_FILE
 
 # DeepLabCut's config.yaml, section by section: (comment, keys). Key order is writing order.
 SECTIONS: list[tuple[str, list[str]]] = [
@@ -157,7 +158,7 @@ class ProjectConfig:
         """Read and validate config.yaml (or the project folder holding it)."""
         location = storage.normalize(location)
         if not location.endswith((".yaml", ".yml")):
-            location = storage.join(location, "config.yaml")
+            location = storage.join(location, CONFIG_FILE)
         if not storage.exists(location):
             raise ConfigError(
                 f"{location}: no config.yaml here; pass the path of a project's config.yaml "

@@ -8,6 +8,7 @@ import logging
 from posering import storage
 from posering.errors import PoseringError
 from posering.project.config import DEFAULTS, ProjectConfig
+from posering.project.paths import CONFIG_FILE, NEW_PROJECT_DIRS
 from posering.project.videos import add_videos_to_config, collect_videos, probe_all
 
 log = logging.getLogger("posering.project")
@@ -42,7 +43,7 @@ def create_new_project(
     today = dt.date.today()
     folder_name = f"{project}-{experimenter}-{today.isoformat()}"
     root = storage.join(storage.normalize(working_directory or "."), folder_name)
-    config_location = storage.join(root, "config.yaml")
+    config_location = storage.join(root, CONFIG_FILE)
     if storage.exists(config_location):
         log.warning("project %s already exists; nothing was changed", root)
         return config_location
@@ -52,7 +53,7 @@ def create_new_project(
         raise PoseringError(f"no videos found in {videos}; pass video files or folders holding them")
     infos = probe_all(video_list)  # refuse unreadable videos before anything is created
 
-    for sub in ("videos", "labeled-data", "training-datasets", "dlc-models"):
+    for sub in NEW_PROJECT_DIRS:
         storage.makedirs(storage.join(root, sub))
     data = {"Task": project, "scorer": experimenter, "date": today.strftime("%b") + str(today.day),
             "project_path": root, "video_sets": {}, **DEFAULTS}

@@ -20,7 +20,12 @@ import logging
 from posering import storage
 from posering.errors import ConfigError, VideoError
 from posering.project.config import ProjectConfig, is_placeholder
-from posering.project.paths import VIDEO_SUFFIXES, ProjectPaths
+from posering.project.paths import (
+    VIDEO_SUFFIXES,
+    ProjectPaths,
+    is_labeled_video,
+    is_video_folder,
+)
 from posering.video import probe
 
 log = logging.getLogger("posering.project")
@@ -58,7 +63,7 @@ def dataset_video_stems(config: ProjectConfig) -> list[str]:
         return stems
     folder = ProjectPaths(config).labeled_data_dir
     on_disk = [entry for entry in storage.listdir(folder)
-               if not entry.endswith("_labeled") and not entry.startswith(".")
+               if is_video_folder(entry)
                and entry not in stems and storage.isdir(storage.join(folder, entry))]
     return stems + on_disk
 
@@ -74,7 +79,7 @@ def collect_videos(videos: list[str] | str, videotype: str = "") -> list[str]:
         if storage.isdir(entry):
             names = [n for n in storage.listdir(entry) if n.lower().endswith(suffixes)]
             # Skip posering's and DeepLabCut's own labeled videos living beside the originals.
-            names = [n for n in names if not n.endswith("_labeled.mp4")]
+            names = [n for n in names if not is_labeled_video(n)]
             found.extend(storage.join(entry, n) for n in names)
         elif storage.exists(entry):
             found.append(entry)

@@ -33,6 +33,7 @@ from posering.train.ray_train import (TRIAL_RESOURCES, cluster_has_gpus, fit_shu
                                       worker_resources)
 from posering.train.shuffle_run import plan_training
 from posering.formats.snapshots import latest_resumable
+from posering.project.paths import COMPARISON_EXPERIMENT_PREFIX
 
 log = logging.getLogger("posering.train")
 
@@ -85,7 +86,7 @@ def compare_models(config: str, shuffles: list[int] | None = None, net_types: li
                "trainingsetindex": int(trainingsetindex), "seed": int(seed)}
     key, trials = plan_comparison(config, request)
     storage_path, filesystem = ray_storage(config)
-    experiment = f"compare-{key}"
+    experiment = COMPARISON_EXPERIMENT_PREFIX + key
     path = f"{storage_path.rstrip('/')}/{experiment}"
     restoring = ray.tune.Tuner.can_restore(path, storage_filesystem=filesystem)
 

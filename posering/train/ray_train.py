@@ -37,6 +37,7 @@ from posering.project import ProjectPaths, load_config
 from posering.ray_utils import ensure_ray, worker_env
 from posering.train.shuffle_run import TrainingPlan
 from posering.formats.snapshots import latest_resumable
+from posering.project.paths import TRAINING_EXPERIMENT_PREFIX
 
 log = logging.getLogger("posering.train")
 
@@ -187,7 +188,7 @@ def _fit_on_tune(plans: list[TrainingPlan], settings: dict) -> list[str | None]:
     by_shuffle = {plan.shuffle: plan for plan in plans}
     trainable = ray.tune.with_resources(ray.tune.with_parameters(_shuffle_trial, plans=by_shuffle, settings=settings),
                                         TRIAL_RESOURCES)
-    name = f"train-shuffles-{'-'.join(str(p.shuffle) for p in plans)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    name = f"{TRAINING_EXPERIMENT_PREFIX}{'-'.join(str(p.shuffle) for p in plans)}-{time.strftime('%Y%m%d-%H%M%S')}"
     log.info("training shuffles %s on Ray Tune (%s), %d worker(s) each with %s", list(by_shuffle), name,
              settings["num_workers"], settings["resources"])
     tuner = ray.tune.Tuner(trainable, param_space={"shuffle": ray.tune.grid_search(list(by_shuffle))},

@@ -30,11 +30,9 @@ from torch.utils.data.distributed import DistributedSampler
 from posering.train.loop import EpochEnd, Hooks
 from posering.train.shuffle_run import TrainingPlan, TrainingRun, run_training
 from posering.formats.snapshots import snapshot_files
+from posering.project.paths import RAY_CHECKPOINT_POINTER
 
 log = logging.getLogger("posering.train")
-
-POINTER = "snapshot.json"
-
 
 class DataParallel(Hooks):
     """DDP for one of ``world_size`` workers; nothing changes when there is one."""
@@ -115,7 +113,7 @@ class RayReporter(Hooks):
             ray.train.report(metrics)
             return
         with tempfile.TemporaryDirectory() as folder:
-            with open(os.path.join(folder, POINTER), "w") as handle:
+            with open(os.path.join(folder, RAY_CHECKPOINT_POINTER), "w") as handle:
                 json.dump({"snapshot": snapshot.location, "epoch": snapshot.epoch}, handle)
             ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(folder))
 
@@ -207,7 +205,7 @@ def train_worker(settings: dict) -> None:
     start, restarted = None, False
     checkpoint = ray.train.get_checkpoint()
     if checkpoint is not None:
-        with checkpoint.as_directory() as folder, open(os.path.join(folder, POINTER)) as handle:
+        with checkpoint.as_directory() as folder, open(os.path.join(folder, RAY_CHECKPOINT_POINTER)) as handle:
             pointer = json.load(handle)
         start, restarted = pointer["snapshot"], True
         plan.notes.append(f"Ray Train restarted the workers after a failure: continuing from epoch "

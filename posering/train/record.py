@@ -21,6 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from posering import storage
+from posering.project.paths import LEARNING_CURVE, LEARNING_STATS, TRAINING_LOG
 from posering.train.loop import EpochEnd, Hooks
 from posering.train.snapshot_keeper import SnapshotKeeper
 
@@ -65,7 +66,7 @@ class TrainingRecorder(Hooks):
         self.evaluator = evaluator
         self.capture = capture
         self.progress = progress
-        self.stats_file = storage.join(train_dir, "learning_stats.csv")
+        self.stats_file = storage.join(train_dir, LEARNING_STATS)
         # A resumed run continues the table: rows of epochs it will redo are dropped.
         self.rows = [r for r in read_learning_stats(self.stats_file) if int(r["step"]) < first_epoch]
         self.bar = None
@@ -148,7 +149,7 @@ class TrainingRecorder(Hooks):
     # -- files -------------------------------------------------------------------------------------
     def write_log(self) -> None:
         if self.capture is not None:
-            storage.write_text(storage.join(self.train_dir, "train.txt"),
+            storage.write_text(storage.join(self.train_dir, TRAINING_LOG),
                                "\n".join(self.capture.lines) + "\n")
 
     def write_files(self) -> None:
@@ -163,6 +164,6 @@ class TrainingRecorder(Hooks):
         try:
             from posering.train.curve import plot_learning_curve
 
-            plot_learning_curve(self.rows, storage.join(self.train_dir, "learning_curve.png"))
+            plot_learning_curve(self.rows, storage.join(self.train_dir, LEARNING_CURVE))
         except Exception as exc:  # a plot must never stop training
             log.warning("learning curve not drawn: %s", exc)

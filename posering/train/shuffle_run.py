@@ -40,6 +40,7 @@ from posering.train.hooks import HookChain
 from posering.train.loop import Hooks, train
 from posering.train.record import LogCapture, TrainingRecorder
 from posering.train.snapshot_keeper import SnapshotKeeper
+from posering.project.paths import PREVIOUS_RUN_PREFIX, TRAINING_LOG
 
 log = logging.getLogger("posering.train")
 
@@ -84,7 +85,7 @@ def _archive_old_snapshots(train_dir: str) -> None:
     old = snapshot_files(train_dir)
     if not old:
         return
-    folder = storage.join(train_dir, f"previous-run-{time.strftime('%Y%m%d-%H%M%S')}")
+    folder = storage.join(train_dir, PREVIOUS_RUN_PREFIX + time.strftime('%Y%m%d-%H%M%S'))
     for snapshot in old:
         storage.copy(snapshot.location, storage.join(folder, storage.name(snapshot.location)))
         storage.remove(snapshot.location)
@@ -218,7 +219,7 @@ def run_training(plan: TrainingPlan, *, device=None, start: str | None = None, r
     capture = None
     if writer:
         capture = LogCapture()
-        previous = storage.join(plan.train_dir, "train.txt")
+        previous = storage.join(plan.train_dir, TRAINING_LOG)
         if (plan.resumed or restarted) and storage.exists(previous):
             capture.lines.extend(storage.read_text(previous).splitlines())
     root_logger = logging.getLogger("posering")

@@ -34,7 +34,7 @@ from posering.formats.poses import full_frame_poses, read_poses_file
 from posering.per_video import AnalysedVideos, analysis_step
 from posering.post.analysis_files import AnalysisTarget
 from posering.post.pose_table import resolve_bodyparts, to_arrays
-from posering.project.paths import labeled_frames_folder, labeled_video_file
+from posering.project.paths import PARTS_DIR, labeled_frames_folder, labeled_video_file
 from posering.ray_utils import fan_out_in_order
 from posering.video import VideoReader
 from posering.viz.draw import PoseStyle, visible_points
@@ -42,7 +42,6 @@ from posering.viz.render import RenderJob, join_segments, render_segment, render
 
 log = logging.getLogger("posering.viz")
 
-PARTS_FOLDER = ".posering-parts"
 # Below this many frames a video is rendered in one pass: splitting would cost more than it saves.
 MIN_SEGMENT = 300
 
@@ -177,7 +176,7 @@ def _plan(target: AnalysisTarget, output: str, filtered: bool, displayedbodypart
             size = (shown.width, shown.height)
     fps_out = float(outputframerate) if outputframerate else (fps or 30.0)
     key = hashlib.sha1(repr((style, shown, codec, fps_out, save_frames)).encode() + points.tobytes()).hexdigest()[:10]
-    parts_dir = storage.join(storage.parent(output), PARTS_FOLDER, f"{storage.name(output)}-{key}")
+    parts_dir = storage.join(storage.parent(output), PARTS_DIR, f"{storage.name(output)}-{key}")
     if overwrite:
         storage.remove(parts_dir, recursive=True)
     frames_dir = labeled_frames_folder(target.video, target.destfolder) if save_frames else None

@@ -15,7 +15,7 @@ from posering import storage
 from posering.formats.poses import read_poses_file
 from posering.per_video import AnalysedVideos, analysis_step
 from posering.post.analysis_files import AnalysisTarget
-from posering.project.paths import plot_poses_folder
+from posering.project.paths import FILTERED_SUFFIX, plot_poses_folder
 from posering.viz.trajectories import plot_trajectories_table
 
 log = logging.getLogger("posering.viz")
@@ -58,7 +58,7 @@ def plot_trajectories(
         imagetype=imagetype,
         resolution=int(resolution),
         linewidth=float(linewidth),
-        suffix="_filtered" if filtered else "",
+        suffix=FILTERED_SUFFIX if filtered else "",
     )
     results = videos.each(plot_video, {t.video: (t, filtered, style) for t in videos.targets})
     for video, files in results.items():

@@ -30,6 +30,7 @@ from posering.analyze.stream import PrefetchedFrames
 from posering.errors import VideoError
 from posering.frames.images import encode_png
 from posering.project.config import Crop
+from posering.project.paths import segment_file
 from posering.video import VideoReader, VideoWriter
 from posering.viz.draw import PoseStyle, draw_poses
 
@@ -51,7 +52,7 @@ class RenderJob:
     frames_dir: str | None = None  # save_frames: matplotlib drawing, and a PNG per frame
 
     def segment(self, start: int, stop: int) -> str:
-        return storage.join(self.parts_dir, f"segment-{start:09d}-{stop:09d}.avi")
+        return segment_file(self.parts_dir, start, stop)
 
 
 def labeled_frames(job: RenderJob, points: np.ndarray, start: int, stop: int) -> Iterator[np.ndarray]:

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from posering.analyze.analyze_videos import PARTS_FOLDER
 from posering.analyze.analyze_videos import analyze_videos as _analyze_videos
 from posering.analyze.shards import existing_parts
+from posering.project.paths import PARTS_DIR
 from posering.video import probe
 
 
@@ -45,7 +45,7 @@ def test_outputs_have_deeplabcut_layout(analysis_project, videos_dir):
     np.testing.assert_allclose(parquet["snout_x"].to_numpy(), table[(scorer, "snout", "x")].to_numpy())
     meta = yaml.safe_load((videos_dir / f"mouse-a{scorer}_meta.yaml").read_text())
     assert meta["video"]["nframes"] == 120 and meta["scorer"] == scorer
-    assert not (videos_dir / PARTS_FOLDER).exists(), "no scratch folder is left beside the video"
+    assert not (videos_dir / PARTS_DIR).exists(), "no scratch folder is left beside the video"
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -85,7 +85,7 @@ def test_interrupted_video_resumes_from_its_parts(analysis_project, videos_dir, 
     script = (f"import posering.analyze.analyze_videos as a; a.analyze_videos({analysis_project!r}, "
               f"[{str(videos_dir)!r}], num_workers=0, destfolder={str(out)!r}, shard_frames=10, batch_size=2, precision='fp32')")
     process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    parts_root = out / PARTS_FOLDER
+    parts_root = out / PARTS_DIR
     deadline = time.time() + 240
     while time.time() < deadline:
         found = list(parts_root.glob("*/part-*.npz")) if parts_root.exists() else []
@@ -139,7 +139,7 @@ def test_killed_worker_is_replaced_and_its_shard_redone_and_counted_once(analysi
         while time.time() < deadline and not killed:
             counters = [a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
                         if a["name"].startswith("posering-frames-")]
-            parts = list((tmp_path / "ray").glob(f"{PARTS_FOLDER}/*/part-*.npz"))
+            parts = list((tmp_path / "ray").glob(f"{PARTS_DIR}/*/part-*.npz"))
             # Late in the second of three shards: the frames it counted so far are analysed again.
             if counters and parts and 60 <= ray.get(ray.get_actor(counters[0]).total.remote()) <= 76:
                 for pid in _our_pose_worker_pids():
@@ -258,8 +258,8 @@ def test_auto_precision_keeps_float32_where_bfloat16_would_move_points(dlc3_proj
 @pytest.mark.slow
 def test_dynamic_crops_of_a_groupnorm_network_keep_its_full_frame_poses(tmp_path_factory, tmp_path):
     """resnet_50 (GroupNorm): crops are normalised as parts of their full frames (fullview.py)."""
-    from posering.demo.run import make_demo_project
     from posering.analyze.engine import REFERENCE_REFRESH
+    from posering.demo.run import make_demo_project
     from posering.project import ProjectConfig
     from tests.random_model import install_random_model
 

@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from posering.analyze.analyze_videos import PARTS_FOLDER, analyze_videos
+from posering.analyze.analyze_videos import analyze_videos
 from posering.demo.synthetic import Scene, render_video
 from posering.errors import VideosFailed
+from posering.project.paths import PARTS_DIR
 from posering.video import probe
 
 
@@ -76,7 +77,7 @@ def test_every_failed_shard_is_reported(analysis_project, videos_dir, tmp_path):
     """Three shards that cannot be written: the error names each one's frames, not only the last."""
     out = tmp_path / "out"
     out.mkdir()
-    (out / PARTS_FOLDER).write_text("a file where the parts folder would go")
+    (out / PARTS_DIR).write_text("a file where the parts folder would go")
     with pytest.raises(VideosFailed) as failed:
         analyze_videos(analysis_project, [str(videos_dir)], num_workers=0, shard_frames=40, destfolder=str(out),
                        precision="fp32")

@@ -11,8 +11,9 @@ import yaml
 from posering import storage
 from posering.frames.images import decode_image
 from posering.post.analysis_files import AnalysisTarget
+from posering.project.paths import PARTS_DIR
 from posering.video import VideoReader
-from posering.viz.create_labeled_video import PARTS_FOLDER, create_labeled_video
+from posering.viz.create_labeled_video import create_labeled_video
 
 JET = [np.array(matplotlib.colormaps["jet"](v)[:3]) * 255 for v in np.linspace(0, 1, 4)]
 
@@ -61,7 +62,7 @@ def test_ray_ranges_equal_one_pass(posed_project, ray_session, tmp_path):
     for index in (0, 49, 50, 100, 119):  # range edges too: the trail crosses them
         diff = np.abs(_frame(ranged, index) - _frame(str(tmp_path / "one.mp4"), index))
         assert diff.mean() < 2.0, index  # the same drawing; only the intermediate JPEG differs
-    assert not os.path.exists(os.path.join(os.path.dirname(video), PARTS_FOLDER))  # segments and folder removed
+    assert not os.path.exists(os.path.join(os.path.dirname(video), PARTS_DIR))  # segments and folder removed
 
 
 def test_save_frames_draws_with_matplotlib_and_keeps_pngs(posed_project, ray_session):

@@ -16,7 +16,7 @@ from posering import storage
 from posering.frames.extract_frames import existing_frame_indices
 from posering.project import ProjectPaths, load_config
 from posering.project.config import Crop, is_placeholder
-from posering.project.paths import VIDEO_SUFFIXES
+from posering.project.paths import VIDEO_SUFFIXES, is_labeled_video
 from posering.project.videos import resolve_video
 
 
@@ -46,7 +46,7 @@ def project_videos(config) -> list[ProjectVideo]:
             found.setdefault(storage.stem(location), ProjectVideo(location, key))
     videos_dir = ProjectPaths(config).videos_dir
     for name in storage.listdir(videos_dir):
-        if name.lower().endswith(VIDEO_SUFFIXES) and not name.endswith("_labeled.mp4"):
+        if name.lower().endswith(VIDEO_SUFFIXES) and not is_labeled_video(name):
             found.setdefault(storage.stem(name), ProjectVideo(storage.join(videos_dir, name), None))
     return list(found.values())
 

@@ -30,7 +30,7 @@ from posering import labels, storage
 from posering.errors import LabelsError, PoseringError
 from posering.gui.state.editing import Cell, PointEditor, same
 from posering.project import ProjectConfig, ProjectPaths, load_config
-from posering.project.paths import LABELED_DATA
+from posering.project.paths import LABELED_DATA, is_video_folder
 
 AUTOSAVE_EVERY_S = 30.0
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -266,7 +266,7 @@ def labeled_folders(config: ProjectConfig) -> list[str]:
     root = ProjectPaths(config).labeled_data_dir
     out = []
     for entry in storage.listdir(root):
-        if entry.startswith(".") or entry.endswith("_labeled"):
+        if not is_video_folder(entry):
             continue
         folder = storage.join(root, entry)
         if storage.isdir(folder) and any(n.lower().endswith(IMAGE_SUFFIXES) for n in storage.listdir(folder)):

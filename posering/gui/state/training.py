@@ -10,9 +10,10 @@ import yaml
 
 from posering import storage
 from posering.errors import PoseringError
+from posering.formats.snapshots import snapshot_files
 from posering.gui.state.runs import Bar
 from posering.project import ProjectConfig, ProjectPaths
-from posering.project.paths import MODELS_DIR
+from posering.project.paths import LABELED_IMAGES_PREFIX, MODELS_DIR
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -65,8 +66,7 @@ def shuffles(config: ProjectConfig) -> list[Shuffle]:
                 net_type = str(model_cfg.get("net_type", "?"))
             except Exception:  # a folder being written, or not a model: shown with '?'
                 pass
-            trained = storage.isdir(train_dir) and any(n.startswith("snapshot-") and n.endswith(".pt")
-                                                       for n in storage.listdir(train_dir))
+            trained = storage.isdir(train_dir) and bool(snapshot_files(train_dir))
             found.append(Shuffle(number, fraction, index, net_type, trained))
     return sorted(found, key=lambda s: (s.trainingsetindex, s.number))
 
@@ -123,6 +123,6 @@ def evaluation_images(config: ProjectConfig, fraction: float, shuffle: int) -> l
     images = []
     for entry in sorted(storage.listdir(folder), reverse=True):
         sub = storage.join(folder, entry)
-        if entry.startswith("LabeledImages_") and storage.isdir(sub):
+        if entry.startswith(LABELED_IMAGES_PREFIX) and storage.isdir(sub):
             images += [storage.join(sub, n) for n in sorted(storage.listdir(sub)) if n.lower().endswith(IMAGE_SUFFIXES)]
     return images
