@@ -223,11 +223,14 @@ KILLED_SAVER = textwrap.dedent("""
 
 def test_sigkill_during_a_save_leaves_the_old_or_the_new_file(tmp_path):
     """The client's save path, killed at random moments: the file is always whole."""
-    location = tmp_path / "CollectedData_me.h5"
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     rng = np.random.default_rng(0)
     kills = 0
     for attempt in range(4):
+        # A file of its own per attempt: on the last attempt's file, the first save's three-way
+        # merge rightly keeps the values on disk, which are neither this attempt's old nor new.
+        (tmp_path / f"attempt{attempt}").mkdir()
+        location = tmp_path / f"attempt{attempt}" / "CollectedData_me.h5"
         process = subprocess.Popen([sys.executable, "-c", KILLED_SAVER, str(location), "50"], env=env,
                                    stdout=subprocess.PIPE, text=True)
         done = int(process.stdout.readline() or 0)  # one full save landed; now kill in mid-air
