@@ -86,15 +86,11 @@ def _write_clip(source: str, target: str, frames: int = 40) -> None:
 def _set_model_options(location: str, options: dict) -> None:
     import yaml
 
+    from posering.formats.model_config import set_dotted
+
     data = yaml.safe_load(Path(location).read_text())
     for dotted, value in options.items():
-        node = data
-        *parents, last = dotted.split(".")
-        for key in parents:
-            if not isinstance(node.get(key), dict):
-                node[key] = {}
-            node = node[key]
-        node[last] = value
+        set_dotted(data, dotted, value)
     Path(location).write_text(yaml.safe_dump(data, sort_keys=False))
 
 
