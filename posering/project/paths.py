@@ -60,6 +60,7 @@ PARTS_DIR = ".posering-parts"  # pieces of an unfinished analysis or labeled vid
 PART_PREFIX, SEGMENT_PREFIX = "part-", "segment-"
 PREVIOUS_RUN_PREFIX = "previous-run-"  # train/ snapshots of an earlier run, moved aside
 RAY_CHECKPOINT_POINTER = "snapshot.json"  # a Ray Train checkpoint: names the snapshot in train/
+RAY_WORKER_STARTED = "worker-{rank}-started"  # in a Ray Train run's folder: that worker started once
 COMPARISON_EXPERIMENT_PREFIX, TRAINING_EXPERIMENT_PREFIX = "compare-", "train-shuffles-"
 EXPORTED_MODELS_DIR = "exported-models-dlc"
 EVALUATION_RESULTS_SUFFIX = "-results.csv"

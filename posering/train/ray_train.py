@@ -92,9 +92,13 @@ def data_parallel_plan(plan: TrainingPlan, num_workers: int) -> tuple[TrainingPl
     return plan, per_worker
 
 
+def ray_runs_location(config: str) -> str:
+    return ProjectPaths(load_config(config)).ray_runs_dir
+
+
 def ray_storage(config: str) -> tuple[str, object]:
     """``(storage_path, storage_filesystem)`` for Ray: the project's ``ray-runs/`` folder."""
-    location = ProjectPaths(load_config(config)).ray_runs_dir
+    location = ray_runs_location(config)
     filesystem, path = storage.arrow_filesystem(location)
     if filesystem is None:
         storage.makedirs(location)
@@ -134,7 +138,8 @@ def fit_shuffle(plan: TrainingPlan, *, num_workers: int, use_gpu: bool, resource
         callbacks = [TuneReportCallback()]
     trainer = TorchTrainer(
         train_worker,
-        train_loop_config={"plan": plan, "env": worker_env(), "threads": threads, "batch_size": per_worker},
+        train_loop_config={"plan": plan, "env": worker_env(), "threads": threads, "batch_size": per_worker,
+                           "run_folder": storage.join(ray_runs_location(plan.config), name)},
         scaling_config=ray.train.ScalingConfig(num_workers=num_workers, use_gpu=use_gpu,
                                                resources_per_worker=resources),
         run_config=ray.train.RunConfig(

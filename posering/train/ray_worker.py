@@ -6,8 +6,12 @@
 * :class:`RayReporter`: ``ray.train.report`` at the epochs that saved a snapshot or evaluated,
   with the test metrics (Ray Tune's early stopping reads them) and, when rank 0 just wrote a
   regular snapshot, a Ray Train checkpoint that names it.
-* the restart: after a worker dies, Ray Train starts the workers again and
-  ``ray.train.get_checkpoint()`` names the last snapshot; training continues from it.
+* the restart: after a worker dies, Ray Train starts the workers again and training continues
+  from the newest intact snapshot of this run: the one ``ray.train.get_checkpoint()`` names, or
+  a newer one whose report had not reached Ray's controller when the worker died (the controller
+  polls workers, so a report can be a second or two behind the file). A worker knows it is a
+  restart from Ray's checkpoint or, before Ray has any, from the marker it left in the run's
+  folder when it first started.
 
 A Ray Train checkpoint here is a small ``snapshot.json`` (the snapshot's location and epoch),
 not a second copy of the weights: the snapshot itself is written once, by the same recorder as
@@ -27,10 +31,11 @@ import torch
 from torch.utils.data import DataLoader
 from torch.utils.data.distributed import DistributedSampler
 
+from posering import storage
 from posering.train.loop import EpochEnd, Hooks
 from posering.train.shuffle_run import TrainingPlan, TrainingRun, run_training
-from posering.formats.snapshots import snapshot_files
-from posering.project.paths import RAY_CHECKPOINT_POINTER
+from posering.formats.snapshots import latest_resumable, snapshot_files
+from posering.project.paths import RAY_CHECKPOINT_POINTER, RAY_WORKER_STARTED
 
 log = logging.getLogger("posering.train")
 
@@ -188,6 +193,36 @@ def _log_to_stderr(shuffle: int, rank: int) -> None:
         logger.addHandler(handler)
 
 
+def restart_point(plan: TrainingPlan, rank: int, run_folder: str) -> tuple[str | None, bool]:
+    """``(snapshot to continue from, restarted)`` for this worker of the run in ``run_folder``.
+
+    A first start leaves a marker there and starts from the plan. A restart continues from the
+    newest regular snapshot in train/ (a fresh run moved earlier ones aside when it was planned,
+    so all are this run's or the one it resumes), or Ray's checkpoint, whichever is newer.
+    """
+    import ray.train
+
+    pointer = None
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as folder, open(os.path.join(folder, RAY_CHECKPOINT_POINTER)) as handle:
+            pointer = json.load(handle)
+    marker = storage.join(run_folder, RAY_WORKER_STARTED.format(rank=rank))
+    if pointer is None and not storage.exists(marker):
+        storage.write_text(marker, f"pid {os.getpid()} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        return None, False
+    newest = latest_resumable(plan.train_dir)
+    if newest is not None and (pointer is None or newest.epoch >= int(pointer["epoch"])):
+        start, epoch = newest.location, newest.epoch
+    elif pointer is not None:
+        start, epoch = pointer["snapshot"], int(pointer["epoch"])
+    else:  # died before its first snapshot: from the plan's start again
+        start, epoch = None, None
+    where = f"epoch {epoch} ({start})" if start else "the start (no snapshot was written)"
+    plan.notes.append(f"Ray Train restarted the workers after a failure: continuing from {where}")
+    return start, True
+
+
 def train_worker(settings: dict) -> None:
     """The function each Ray Train worker runs (``train_loop_per_worker``)."""
     import ray.train
@@ -202,14 +237,7 @@ def train_worker(settings: dict) -> None:
     _log_to_stderr(plan.shuffle, rank)
     plan.notes.append(f"Ray Train worker {rank} of {world_size}: pid {os.getpid()} on node "
                       f"{ray.util.get_node_ip_address()}, {settings.get('threads')} thread(s)")
-    start, restarted = None, False
-    checkpoint = ray.train.get_checkpoint()
-    if checkpoint is not None:
-        with checkpoint.as_directory() as folder, open(os.path.join(folder, RAY_CHECKPOINT_POINTER)) as handle:
-            pointer = json.load(handle)
-        start, restarted = pointer["snapshot"], True
-        plan.notes.append(f"Ray Train restarted the workers after a failure: continuing from epoch "
-                          f"{pointer['epoch']} ({pointer['snapshot']})")
+    start, restarted = restart_point(plan, rank, settings["run_folder"])
     seed = int((plan.model_cfg.get("train_settings") or {}).get("seed") or 42)
     parallel = DataParallel(rank, world_size, seed)
     run_training(plan, device=ray.train.torch.get_device(), start=start, restarted=restarted, rank=rank,

@@ -143,13 +143,15 @@ def test_a_killed_worker_costs_at_most_one_checkpoint_interval(demo_project, ray
     thread = threading.Thread(target=run)
     thread.start()
     deadline = time.monotonic() + 600
-    while not storage.exists(storage.join(train_dir, "snapshot-004.pt")):
+    # Killed as soon as the first snapshot is on disk: most often before its report reached Ray's
+    # controller, so Ray holds no checkpoint yet and the restart must find the snapshot itself.
+    while not storage.exists(storage.join(train_dir, "snapshot-002.pt")):
         assert thread.is_alive(), outcome
-        assert time.monotonic() < deadline, "no snapshot-004 within 10 minutes"
+        assert time.monotonic() < deadline, "no snapshot-002 within 10 minutes"
         time.sleep(0.1)
     pid = _worker_pid(train_dir, deadline)
     saved_at_kill = max(s.epoch for s in snapshot_files(train_dir) if not s.best)
-    os.kill(pid, signal.SIGKILL)  # mid-epoch: the worker is training epoch 5 or later
+    os.kill(pid, signal.SIGKILL)  # mid-epoch: the worker is training epoch 3 or later
     thread.join(timeout=600)
     assert not thread.is_alive() and "error" not in outcome, outcome
     assert outcome["last"].endswith("snapshot-012.pt")
@@ -158,10 +160,10 @@ def test_a_killed_worker_costs_at_most_one_checkpoint_interval(demo_project, ray
     restart = re.search(r"Ray Train restarted the workers after a failure: continuing from epoch (\d+)", log)
     assert restart, log
     resumed_from = int(restart.group(1))
-    # At most one save interval (2 epochs) is lost. Ray holds the checkpoint that was last
-    # *reported*: killed between writing snapshot N and reporting it (epoch N+1 not begun), the
-    # run restarts from N-2, two epochs back; killed later, from N (or N+2 if it landed first).
-    assert saved_at_kill - 2 <= resumed_from <= saved_at_kill + 2
+    # Nothing saved is lost: the restart continues from the newest snapshot on disk, even one whose
+    # report had not reached Ray's controller yet (a kill right after the file appears), or from
+    # one written between the test's look and the kill.
+    assert saved_at_kill <= resumed_from <= saved_at_kill + 2
     assert f"resuming from {storage.join(train_dir, f'snapshot-{resumed_from:03d}.pt')} (epoch {resumed_from}, " \
            "with optimizer state)" in log
     assert int(re.findall(r"Ray Train worker 0 of 1: pid (\d+)", log)[-1]) != pid
