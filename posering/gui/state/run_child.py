@@ -24,6 +24,7 @@ import traceback
 from typing import Any, Callable
 
 POLL_S = 0.2  # how often the bars are reported
+NICENESS = 5  # the run yields the CPU to the window first: the window must redraw within 100 ms
 
 
 class Cancelled(BaseException):
@@ -116,6 +117,8 @@ def plain(value: Any) -> Any:
 def main(fd: int) -> None:
     """Run the calls read from stdin, reporting on ``fd``."""
     _die_with_parent()
+    if hasattr(os, "nice"):  # POSIX; the step's threads, Ray and its workers inherit it
+        os.nice(NICENESS)
     pipe = Pipe(fd)
     calls = json.loads(sys.stdin.read() or "[]")
 
