@@ -135,15 +135,21 @@ def reaching_project(tmp_path) -> Path:
     return _copy_shared("Reaching-Mackenzie-2018-08-30", tmp_path) / "config.yaml"
 
 
-@pytest.fixture
-def dlc3_project(tmp_path) -> Path:
-    """The openfield project with DeepLabCut 3's trained shuffle laid over it (its README's recipe)."""
-    root = _copy_shared("openfield-Pranav-2018-10-30", tmp_path)
-    model = _copy_shared("dlc3-openfield-resnet50", tmp_path / "dlc3")
+def deeplabcut_trained_openfield(work: Path) -> Path:
+    """The openfield project with DeepLabCut 3's trained shuffle laid over it (its README's
+    recipe), copied into ``work``; the project's folder."""
+    root = _copy_shared("openfield-Pranav-2018-10-30", work)
+    model = _copy_shared("dlc3-openfield-resnet50", work / "dlc3")
     for entry in ("config.yaml", "dlc-models-pytorch", "training-datasets", "videos"):
         source = model / entry
         if source.is_dir():
             shutil.copytree(source, root / entry, dirs_exist_ok=True)
         else:
             shutil.copy2(source, root / entry)
-    return root / "config.yaml"
+    return root
+
+
+@pytest.fixture
+def dlc3_project(tmp_path) -> Path:
+    """deeplabcut_trained_openfield's config.yaml."""
+    return deeplabcut_trained_openfield(tmp_path) / "config.yaml"

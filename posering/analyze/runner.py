@@ -6,7 +6,10 @@ units (a shard, or a lockstep group of shards for dynamic cropping), and Ray res
 workers and retries their calls. ``num_workers=0``: one PoseWorker in this process takes the
 same units one after another, without Ray. A unit lost with a worker node beyond Ray's own
 retries (Ray says the call "may or may not have been executed") is run again, up to ``ROUNDS``
-passes: its finished shards have parts and are skipped.
+passes: its finished shards have parts and are skipped. Before each new pass the driver waits
+until Ray has restarted the lost node's workers (it takes Ray some seconds to declare a node
+dead; calls to its workers meanwhile fail at once), and a unit still lost after the last pass
+fails its video with a message that says so.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from posering.ray_utils import Resources
 log = logging.getLogger("posering.analyze")
 # Passes over the work units: units lost with a worker node beyond Ray's own retries run again.
 ROUNDS = 3
+# How long, before a new pass, to wait for Ray to restart the workers of a lost node.
+RESTART_WAIT_S = 120.0
 
 
 @dataclass
@@ -83,14 +88,22 @@ def run_shards(model_ref: ModelRef, settings: AnalysisSettings, shards: list[Sha
             workers = _RayWorkers(model_ref, settings, resources, len(units))
         try:
             pending = units
-            for _ in range(ROUNDS):
+            for round_ in range(ROUNDS):
+                if round_:
+                    log.warning("%d work units were lost with their workers: running them again once Ray has "
+                                "restarted the workers", len(pending))
+                    workers.wait_until_answering(RESTART_WAIT_S)
                 for unit in pending:
                     workers.submit(unit)
                 answered = _collect(workers, report, show)
                 pending = [unit for unit in pending if unit_key(unit) not in answered]
                 if not pending:
                     break
-                log.warning("%d work units were lost with their workers: running them again", len(pending))
+            for unit in pending:
+                for shard in unit:
+                    report.failures.setdefault(shard.video, []).append(
+                        f"frames {shard.start}-{shard.stop - 1}: lost with their worker {ROUNDS} times; "
+                        "analyze again to retry them (finished shards are kept)")
             attempts = workers.attempts()
             for unit in report.units:
                 unit["attempts"] = attempts.get(unit["key"], 1)
@@ -144,6 +157,9 @@ class _LocalWorkers:
     def attempts(self) -> dict[str, int]:
         return self.progress.attempts()
 
+    def wait_until_answering(self, timeout: float) -> bool:
+        return True
+
     def close(self) -> None:
         self.worker.close()
 
@@ -186,6 +202,22 @@ class _RayWorkers:
 
     def attempts(self) -> dict[str, int]:
         return self.ray.get(self.progress.attempts.remote())
+
+    def wait_until_answering(self, timeout: float) -> bool:
+        """Wait until every worker answers a call (Ray has restarted those of a lost node), at
+        most ``timeout`` seconds; False if some still do not."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                self.ray.get([worker.pid.remote() for worker in self.workers], timeout=max(left, 0.1))
+                return True
+            except Exception as exc:  # unavailable until Ray declares the node dead and restarts them
+                if time.monotonic() + 2.0 >= deadline:
+                    log.warning("workers still not answering after %.0f s (%s); trying anyway", timeout,
+                                str(exc).splitlines()[0][:200])
+                    return False
+                time.sleep(2.0)
 
     def close(self) -> None:
         for actor in [*self.workers, self.progress]:

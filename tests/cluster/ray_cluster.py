@@ -11,6 +11,7 @@ Token authentication is on (``RAY_AUTH_MODE=token`` with a token made for the cl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -146,11 +147,13 @@ class RayCluster:
                 return process
         raise RuntimeError(f"the worker node did not start {attempts} times: {log.read_text()[-2000:]}")
 
-    def raylet_of(self, node: subprocess.Popen) -> psutil.Process:
-        for child in psutil.Process(node.pid).children(recursive=True):
-            if child.name() == "raylet":
-                return child
-        raise RuntimeError("that node has no raylet")
+    def kill_node(self, node: subprocess.Popen) -> None:
+        """SIGKILL a worker node whole, as a lost machine: its raylet, its workers (which could
+        otherwise finish the call in hand and answer) and ``ray start`` itself."""
+        processes = [*psutil.Process(node.pid).children(recursive=True), psutil.Process(node.pid)]
+        for process in processes:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
 
     # -- state ---------------------------------------------------------------------------------------
     def api(self, path: str, token: str | None = "own"):

@@ -165,7 +165,8 @@ def test_a_stopped_job_resubmitted_redoes_nothing_and_loses_nothing(cluster, col
 
 def test_a_lost_worker_node_costs_one_unit_and_a_resubmission_nothing(cluster, collection):
     dest = f"{collection.bucket}/poses-node-lost"
-    argv = (collection.more_videos, "--destfolder", dest, "--shard_frames", "50")
+    # One 150-frame unit per video, one per node: the kill lands mid-unit.
+    argv = (collection.more_videos, "--destfolder", dest, "--shard_frames", "150")
     code, out, err = submit(cluster, collection, *argv, "--no-wait")
     assert code == 0, err
     job_id = out.splitlines()[0]
@@ -176,7 +177,8 @@ def test_a_lost_worker_node_costs_one_unit_and_a_resubmission_nothing(cluster, c
     except TimeoutError:
         pytest.fail("the worker node's model replica never analysed a shard; the job's log: " +
                     jobs(cluster, "logs", job_id)[1][-6000:])
-    cluster.raylet_of(cluster.worker_nodes[0]).kill()  # SIGKILL: the node and its replica gone mid-shard
+    killed_at = time.time()
+    cluster.kill_node(cluster.worker_nodes[0])  # SIGKILL: the node and its replica gone mid-shard
     cluster.add_worker_node(num_cpus=1)  # its replacement, as an autoscaler would add
     try:
         status = wait_for(lambda: (s := jobs(cluster, "status", job_id)[1]) and
@@ -187,7 +189,16 @@ def test_a_lost_worker_node_costs_one_unit_and_a_resubmission_nothing(cluster, c
     for stem in ("mouse-c", "mouse-d"):
         assert_same_poses(read_poses(h5(collection, dest, stem)), collection.reference[stem])
     table = report_table(reports(dest)[-1])
-    assert table["retries"].sum() >= 1, "the lost node's unit ran again on a restarted worker"
+    if table["retries"].sum() == 0:
+        # Nothing ran again: then the killed node had finished its unit before the kill (the task
+        # list the test watches lags by a second or so, and a unit takes about that long).
+        from posering.cluster.report import video_rows
+
+        rows = video_rows([f"{collection.more_videos}/{s}.mp4" for s in ("mouse-c", "mouse-d")],
+                          collection.scorer, dest, set())
+        on_killed = [u for row in rows for u in row.units if u["node"] == worker_node]
+        assert on_killed and all(u["finished"] < killed_at for u in on_killed), \
+            "a unit in flight on the lost node was neither retried nor finished before the kill"
     assert set(table["status"]) == {"analyzed"} and 0 < table["analyzed"].sum() <= 300, "nothing twice"
 
     code, out, err = submit(cluster, collection, *argv)

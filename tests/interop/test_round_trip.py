@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import cv2
@@ -17,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import _copy_shared
+from tests.conftest import deeplabcut_trained_openfield
 from tests.interop.dlc_venv import assert_step, needs_deeplabcut, quick_model, run_deeplabcut, step
 
 # DeepLabCut and posering each train a resnet_50 here: minutes on a small CPU machine.
@@ -30,14 +29,7 @@ CLIP_FRAMES = 10
 
 def _deeplabcut_project(work: Path) -> Path:
     """The openfield project as DeepLabCut 3.0.2 left it (the recipe of its README)."""
-    root = _copy_shared("openfield-Pranav-2018-10-30", work)
-    model = _copy_shared("dlc3-openfield-resnet50", work / "dlc3")
-    for entry in ("config.yaml", "dlc-models-pytorch", "training-datasets", "videos"):
-        source = model / entry
-        if source.is_dir():
-            shutil.copytree(source, root / entry, dirs_exist_ok=True)
-        else:
-            shutil.copy2(source, root / entry)
+    root = deeplabcut_trained_openfield(work)
     # The shared copy keeps DeepLabCut's split of shuffle 1 as JSON; a project DeepLabCut made
     # holds it as its Documentation pickle and .mat, which DeepLabCut reads for every shuffle of
     # metadata.yaml when it adds one. metadata.yaml also lists shuffle 2 (another net on split 1,

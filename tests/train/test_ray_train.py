@@ -179,16 +179,27 @@ def _upload(local_root: Path, url: str) -> None:
             storage.copy(str(path), storage.join(url, str(path.relative_to(local_root))))
 
 
-def test_command_line_trains_shuffles_of_an_s3_project(demo_project, s3, tmp_path):
+def test_command_line_trains_shuffles_of_an_s3_project_on_a_cluster(demo_project, s3, tmp_path):
+    """``posering train_network s3://.../config.yaml --shuffles 1 2 --ray_address HEAD``: a driver
+    joins a real ``ray start --head`` cluster (token authentication on) and its workers train
+    from and to the bucket."""
+    from tests.cluster.ray_cluster import RayCluster
+
     shuffles(demo_project, [1, 2])
     root = Path(demo_project).parent
     project = f"{s3}/demo"
     _upload(root, project)
-    env = dict(os.environ, PYTHONPATH=str(REPO))  # the AWS_* variables point at the moto server
-    env.pop("RAY_ADDRESS", None)  # a local Ray instance of its own
-    result = subprocess.run([sys.executable, "-m", "posering.cli", "train_network", f"{project}/config.yaml",
-                             "--shuffles", "1", "2", "--epochs", "2", "--save_epochs", "1", "--precision", "fp32"],
-                            capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=900)
+    cluster = RayCluster(head_cpus=2)
+    try:
+        env = cluster.client_env(RAY_AUTH_MODE="token")  # the AWS_* variables point at the moto server
+        result = subprocess.run([sys.executable, "-m", "posering.cli", "train_network", f"{project}/config.yaml",
+                                 "--shuffles", "1", "2", "--epochs", "2", "--save_epochs", "1", "--precision", "fp32",
+                                 "--ray_address", cluster.address],
+                                capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=900)
+    finally:
+        cluster.stop()
+    assert f"joining the Ray cluster at {cluster.address}" in result.stderr, result.stderr[-3000:]
+    assert "started a local Ray instance" not in result.stderr  # the cluster's workers trained
     assert result.returncode == 0, result.stderr[-3000:]
     cfg = load_config(f"{project}/config.yaml")
     for number in (1, 2):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from posering import storage
 from posering.formats import labels
+from posering.gui.state.cursor import FrameCursor
 from posering.gui.state.labeling import IMAGE_SUFFIXES, labeled_folders
 from posering.project import ProjectPaths, load_config
 
 
-class CheckBrowser:
+class CheckBrowser(FrameCursor):
     """The drawn images of one labeled-data folder (``labeled-data/<video>_labeled/``)."""
 
     def __init__(self, config, video: str):
@@ -31,23 +32,6 @@ class CheckBrowser:
     @property
     def image(self) -> str | None:
         return storage.join(self.folder, self.names[self.frame]) if self.names else None
-
-    def goto(self, frame: int) -> bool:
-        frame = min(max(int(frame), 0), max(self.nframes - 1, 0))
-        changed, self.frame = frame != self.frame, frame
-        return changed
-
-    def next_frame(self) -> bool:
-        return self.goto(self.frame + 1)
-
-    def prev_frame(self) -> bool:
-        return self.goto(self.frame - 1)
-
-    def first_frame(self) -> bool:
-        return self.goto(0)
-
-    def last_frame(self) -> bool:
-        return self.goto(self.nframes - 1)
 
 
 def checkable_folders(config) -> list[str]:

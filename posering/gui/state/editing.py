@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from posering.gui.state.cursor import FrameCursor
+
 Cell = tuple[int, int]  # (image index, bodypart index)
 
 
@@ -33,7 +35,7 @@ def same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return equal.all(axis=-1)
 
 
-class PointEditor:
+class PointEditor(FrameCursor):
     """Images, bodyparts, points, the current image and bodypart, and the undo history."""
 
     def __init__(self, images: list[str], bodyparts: list[str], points: np.ndarray):
@@ -73,26 +75,7 @@ class PointEditor:
     def can_redo(self) -> bool:
         return bool(self._redo)
 
-    # -- moving around ----------------------------------------------------------------------------------
-    def goto(self, frame: int) -> bool:
-        """Show image ``frame`` (clamped); True if the image changed."""
-        frame = int(min(max(frame, 0), self.nframes - 1)) if self.nframes else 0
-        changed = frame != self.frame
-        self.frame = frame
-        return changed
-
-    def next_frame(self) -> bool:
-        return self.goto(self.frame + 1)
-
-    def prev_frame(self) -> bool:
-        return self.goto(self.frame - 1)
-
-    def first_frame(self) -> bool:
-        return self.goto(0)
-
-    def last_frame(self) -> bool:
-        return self.goto(self.nframes - 1)
-
+    # -- moving around (goto, next/prev/first/last_frame: FrameCursor) -----------------------------------
     def next_incomplete(self) -> bool:
         """The next image (after this one, wrapping around) with an unplaced bodypart."""
         for step in range(1, self.nframes + 1):
