@@ -157,8 +157,8 @@ class _LocalWorkers:
     def attempts(self) -> dict[str, int]:
         return self.progress.attempts()
 
-    def wait_until_answering(self, timeout: float) -> bool:
-        return True
+    def wait_until_answering(self, timeout: float) -> None:
+        pass  # one worker in this process: nothing to restart
 
     def close(self) -> None:
         self.worker.close()
@@ -203,20 +203,20 @@ class _RayWorkers:
     def attempts(self) -> dict[str, int]:
         return self.ray.get(self.progress.attempts.remote())
 
-    def wait_until_answering(self, timeout: float) -> bool:
+    def wait_until_answering(self, timeout: float) -> None:
         """Wait until every worker answers a call (Ray has restarted those of a lost node), at
-        most ``timeout`` seconds; False if some still do not."""
+        most ``timeout`` seconds; then the caller tries anyway."""
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
             try:
                 self.ray.get([worker.pid.remote() for worker in self.workers], timeout=max(left, 0.1))
-                return True
+                return
             except Exception as exc:  # unavailable until Ray declares the node dead and restarts them
                 if time.monotonic() + 2.0 >= deadline:
                     log.warning("workers still not answering after %.0f s (%s); trying anyway", timeout,
                                 str(exc).splitlines()[0][:200])
-                    return False
+                    return
                 time.sleep(2.0)
 
     def close(self) -> None:

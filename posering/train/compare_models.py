@@ -29,8 +29,8 @@ from posering.project import ProjectPaths, load_config
 from posering.ray_utils import ensure_ray
 from posering.train.comparison_plan import plan_comparison
 from posering.train.leaderboard import build_leaderboard, curve_of, write_results
-from posering.train.ray_train import (TRIAL_RESOURCES, cluster_has_gpus, fit_shuffle, posering_error, ray_storage,
-                                      worker_resources)
+from posering.train.ray_train import (TRIAL_RESOURCES, cluster_has_gpus, fit_shuffle, posering_error,
+                                      ray_runs_location, ray_storage, worker_resources)
 from posering.train.shuffle_run import plan_training
 from posering.formats.snapshots import latest_resumable
 from posering.project.paths import COMPARISON_EXPERIMENT_PREFIX
@@ -85,7 +85,7 @@ def compare_models(config: str, shuffles: list[int] | None = None, net_types: li
                "minutes_per_trial": float(minutes_per_trial), "metric": metric,
                "trainingsetindex": int(trainingsetindex), "seed": int(seed)}
     key, trials = plan_comparison(config, request)
-    storage_path, filesystem = ray_storage(config)
+    storage_path, filesystem = ray_storage(ray_runs_location(config))
     experiment = COMPARISON_EXPERIMENT_PREFIX + key
     path = f"{storage_path.rstrip('/')}/{experiment}"
     restoring = ray.tune.Tuner.can_restore(path, storage_filesystem=filesystem)

@@ -96,9 +96,9 @@ def ray_runs_location(config: str) -> str:
     return ProjectPaths(load_config(config)).ray_runs_dir
 
 
-def ray_storage(config: str) -> tuple[str, object]:
-    """``(storage_path, storage_filesystem)`` for Ray: the project's ``ray-runs/`` folder."""
-    location = ray_runs_location(config)
+def ray_storage(location: str) -> tuple[str, object]:
+    """``(storage_path, storage_filesystem)`` for Ray of the project's ``ray-runs/`` folder
+    (``ray_runs_location``)."""
     filesystem, path = storage.arrow_filesystem(location)
     if filesystem is None:
         storage.makedirs(location)
@@ -130,7 +130,8 @@ def fit_shuffle(plan: TrainingPlan, *, num_workers: int, use_gpu: bool, resource
     from posering.train.ray_worker import train_worker
 
     plan, per_worker = data_parallel_plan(plan, num_workers)
-    storage_path, filesystem = ray_storage(plan.config)
+    runs = ray_runs_location(plan.config)
+    storage_path, filesystem = ray_storage(runs)
     callbacks = None
     if in_tune:
         from ray.tune.integration.ray_train import TuneReportCallback
@@ -139,7 +140,7 @@ def fit_shuffle(plan: TrainingPlan, *, num_workers: int, use_gpu: bool, resource
     trainer = TorchTrainer(
         train_worker,
         train_loop_config={"plan": plan, "env": worker_env(), "threads": threads, "batch_size": per_worker,
-                           "run_folder": storage.join(ray_runs_location(plan.config), name)},
+                           "run_folder": storage.join(runs, name)},
         scaling_config=ray.train.ScalingConfig(num_workers=num_workers, use_gpu=use_gpu,
                                                resources_per_worker=resources),
         run_config=ray.train.RunConfig(
@@ -189,7 +190,7 @@ def _shuffle_trial(config: dict, plans: dict, settings: dict) -> None:
 def _fit_on_tune(plans: list[TrainingPlan], settings: dict) -> list[str | None]:
     import ray.tune
 
-    storage_path, filesystem = ray_storage(plans[0].config)
+    storage_path, filesystem = ray_storage(ray_runs_location(plans[0].config))
     by_shuffle = {plan.shuffle: plan for plan in plans}
     trainable = ray.tune.with_resources(ray.tune.with_parameters(_shuffle_trial, plans=by_shuffle, settings=settings),
                                         TRIAL_RESOURCES)

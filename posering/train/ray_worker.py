@@ -196,31 +196,22 @@ def _log_to_stderr(shuffle: int, rank: int) -> None:
 def restart_point(plan: TrainingPlan, rank: int, run_folder: str) -> tuple[str | None, bool]:
     """``(snapshot to continue from, restarted)`` for this worker of the run in ``run_folder``.
 
-    A first start leaves a marker there and starts from the plan. A restart continues from the
-    newest regular snapshot in train/ (a fresh run moved earlier ones aside when it was planned,
-    so all are this run's or the one it resumes), or Ray's checkpoint, whichever is newer.
+    A restart is known by Ray's checkpoint or, before Ray has one, by the marker a first start
+    leaves in the run's folder. It continues from the newest regular snapshot in train/: a fresh
+    run moved earlier ones aside when it was planned, so all are this run's (or the one it
+    resumes), and none is older than the one Ray's checkpoint names, which rank 0 wrote there.
     """
     import ray.train
 
-    pointer = None
-    checkpoint = ray.train.get_checkpoint()
-    if checkpoint is not None:
-        with checkpoint.as_directory() as folder, open(os.path.join(folder, RAY_CHECKPOINT_POINTER)) as handle:
-            pointer = json.load(handle)
     marker = storage.join(run_folder, RAY_WORKER_STARTED.format(rank=rank))
-    if pointer is None and not storage.exists(marker):
+    if ray.train.get_checkpoint() is None and not storage.exists(marker):
         storage.write_text(marker, f"pid {os.getpid()} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
         return None, False
     newest = latest_resumable(plan.train_dir)
-    if newest is not None and (pointer is None or newest.epoch >= int(pointer["epoch"])):
-        start, epoch = newest.location, newest.epoch
-    elif pointer is not None:
-        start, epoch = pointer["snapshot"], int(pointer["epoch"])
-    else:  # died before its first snapshot: from the plan's start again
-        start, epoch = None, None
-    where = f"epoch {epoch} ({start})" if start else "the start (no snapshot was written)"
+    where = (f"epoch {newest.epoch} ({newest.location})" if newest is not None
+             else "the start (no snapshot was written)")  # died before its first snapshot
     plan.notes.append(f"Ray Train restarted the workers after a failure: continuing from {where}")
-    return start, True
+    return (newest.location if newest is not None else None), True
 
 
 def train_worker(settings: dict) -> None:
