@@ -8,7 +8,8 @@ exactly as DeepLabCut merges them, so row positions agree with a DeepLabCut proj
 
 Anything that would give a wrong training set is refused with a :class:`DatasetError` that names
 the file, the frame and the bodypart: a scorer that is not config's, bodyparts config does not
-know, images that are missing, labels outside their image.
+know, images that are missing, labels outside their image. Left/right pairs labeled the wrong way
+round in a frame (:mod:`posering.labeling.swapped_pairs`) are warned about, naming the frame.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from posering import storage
 from posering.errors import DatasetError, LabelsError
 from posering.formats import labels
 from posering.frames.images import decode_image
+from posering.labeling.swapped_pairs import find_swapped_in_labels
 from posering.project import ProjectPaths
 from posering.project.config import ProjectConfig
 from posering.project.paths import LABELED_DATA, is_collected_data
@@ -41,6 +43,8 @@ def collect_labels(cfg: ProjectConfig, check_images: bool = True) -> pd.DataFram
             continue
         if check_images:
             check_label_images(table, paths.collected_data(stem), paths.labeled_folder(stem))
+        for suspect in find_swapped_in_labels(table, cfg.bodyparts):
+            log.warning("%s", suspect.message())
         labeled = table.notna().any(axis=1)
         if not labeled.all():
             log.info("%s: %d frames without any label are left out", stem, int((~labeled).sum()))

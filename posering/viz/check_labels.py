@@ -8,6 +8,10 @@ its colour of the config's ``colormap`` (``dotsize``, ``alphavalue``), the ``ske
 ``skeleton_color`` and a legend naming the bodyparts. Points that are not labeled are not drawn
 and are marked "(not labeled)" in the legend. Drawing uses matplotlib's object API on the Agg
 canvas (no window, no global pyplot state); each figure is cleared once rendered.
+
+It also names the frames whose left/right pairs (``leftear``/``rightear``, ``paw_L``/``paw_R``)
+lie on the other side of the body than in the video's other frames: labels likely swapped
+(:mod:`posering.labeling.swapped_pairs`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from posering import storage
 from posering.errors import LabelsError
 from posering.formats import labels
 from posering.frames.images import decode_image, encode_png
+from posering.labeling.swapped_pairs import find_swapped_in_labels
 from posering.project import ProjectPaths, load_config
 from posering.project.videos import dataset_video_stems
 
@@ -30,7 +35,8 @@ def check_labels(config: str, visualizeindividuals: bool = False, draw_skeleton:
                  scale: float = 1.0, dpi: int = 100) -> dict[str, dict]:
     """Draw the labels of every labeled frame into labeled-data/<video>_labeled/.
 
-    Returns, per video, the output folder and how many images were drawn.
+    Returns, per video, the output folder, how many images were drawn and the frames whose
+    left/right pairs look swapped (``swapped``: :class:`SwappedPair` list).
 
     Parameters
     ----------
@@ -54,7 +60,11 @@ def check_labels(config: str, visualizeindividuals: bool = False, draw_skeleton:
         out = paths.checked_labels_folder(stem)
         drawn = _draw_folder(table, paths.labeled_folder(stem), out, style, float(scale), int(dpi))
         log.info("%s: drew %d labeled frames into %s", stem, len(drawn), out)
-        results[stem] = {"folder": out, "images": len(drawn)}
+        swapped = find_swapped_in_labels(table, cfg.bodyparts)
+        for suspect in swapped:
+            log.warning("%s (drawn in %s)", suspect.message(),
+                        storage.join(out, storage.name(suspect.image)))
+        results[stem] = {"folder": out, "images": len(drawn), "swapped": swapped}
     if not results:
         log.warning("no labeled-data folder has a CollectedData_%s.h5 yet; label frames first", cfg.scorer)
     return results

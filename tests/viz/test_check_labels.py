@@ -17,7 +17,10 @@ def _sizes(folder):
 def test_openfield_every_labeled_frame_drawn(openfield_project):
     result = check_labels(str(openfield_project))
     out = openfield_project.parent / "labeled-data" / "m4s1_labeled"
+    swapped = result["m4s1"].pop("swapped")
     assert result == {"m4s1": {"folder": str(out), "images": 116}}
+    # One frame's ears are labeled the other way round from the other 115 frames'.
+    assert [(s.image, s.left, s.right) for s in swapped] == [("labeled-data/m4s1/img0102.png", "leftear", "rightear")]
     sizes = _sizes(out)
     assert len(sizes) == 116 and set(sizes.values()) == {(480, 640, 3)}
     # The snout of img0010 is painted in the colormap's first colour (jet, 4 bodyparts).

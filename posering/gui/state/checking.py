@@ -40,3 +40,18 @@ def checkable_folders(config) -> list[str]:
     paths = ProjectPaths(config)
     return [stem for stem in labeled_folders(config)
             if labels.labels_source(paths.collected_data(stem)) is not None]
+
+
+def swapped_labels_note(result: dict) -> tuple[str, str, str] | None:
+    """From check_labels' result: a status line on left/right pairs that look swapped, and the
+    first such frame's video and image name, so the view can show it; None if there are none."""
+    suspects = [(stem, s) for stem, entry in (result or {}).items() for s in entry.get("swapped", [])]
+    if not suspects:
+        return None
+    stem, first = suspects[0]
+    names = ", ".join(f"{storage.name(s.image)} ({s.left}/{s.right})" for _, s in suspects[:3])
+    more = f" and {len(suspects) - 3} more" if len(suspects) > 3 else ""
+    count = "1 frame has" if len(suspects) == 1 else f"{len(suspects)} frames have"
+    text = (f"{count} a left/right pair on the other side of the body than the other frames, likely "
+            f"swapped: {names}{more}. Check them in the Label view.")
+    return text, stem, storage.name(first.image)

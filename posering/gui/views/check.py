@@ -7,7 +7,7 @@ import dearpygui.dearpygui as dpg
 from posering import storage
 from posering.gui import theme
 from posering.gui.frame_plot import FramePlot
-from posering.gui.state.checking import CheckBrowser, checkable_folders
+from posering.gui.state.checking import CheckBrowser, checkable_folders, swapped_labels_note
 from posering.gui.state.images import ImageCache
 from posering.gui.state.keymap import CHECK_KEYS, action_for
 from posering.gui.views import View
@@ -102,8 +102,15 @@ class CheckView(View):
         self.app.status(f"check_labels drew {drawn} images")
         current = self.browser.stem if self.browser else None
         self.on_project(self.app.config)
+        swapped = swapped_labels_note(result)
+        if swapped is not None:  # show the first frame whose left/right labels look swapped
+            text, current, image = swapped
+            self.app.status(text, error=True)
         if current in (dpg.get_item_configuration(f"{self.tag}.folder")["items"] or []):
             self.open_folder(current)
+            if swapped is not None and image in self.browser.names:
+                self.browser.goto(self.browser.names.index(image))
+                self.show(image_changed=True)
 
     def failed(self, message: str) -> None:
         self.done()

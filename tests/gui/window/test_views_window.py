@@ -11,6 +11,7 @@ from posering import labels
 from posering.frames.images import decode_image
 from posering.project import ProjectConfig
 from posering.video import VideoReader
+from tests.gui.window.shots import shoot, shots_folder
 from tests.gui.test_refining_state import HUMAN_ROWS, make_refinable, trim_folder
 
 pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.PerformanceWarning")
@@ -108,6 +109,23 @@ def test_check_runs_check_labels_and_browses(pilot, openfield_project):
     pilot.press("End")
     assert dpg.get_value("check.imagename") == "img0011.png   (12 / 12)"
     assert view.plot.image_size == (640, 480)
+
+
+def test_check_shows_a_frame_whose_left_and_right_labels_look_swapped(pilot, openfield_project, tmp_path):
+    trim_folder(openfield_project, 12)
+    h5 = openfield_project.parent / "labeled-data/m4s1/CollectedData_Pranav.h5"
+    table = labels.read_labels(str(h5))
+    scorer = labels.scorer_of(table)
+    left, right = table[(scorer, "leftear")].copy(), table[(scorer, "rightear")].copy()
+    row = table.index[7]
+    table.loc[row, (scorer, "leftear")], table.loc[row, (scorer, "rightear")] = right.loc[row].values, left.loc[row].values
+    labels.write_labels(table, str(h5))
+    open_view(pilot, openfield_project, "Check")
+    pilot.click_item("check.run")
+    pilot.settle(timeout=180)
+    assert "likely swapped: img0007.png (leftear/rightear)" in dpg.get_value("app.status")
+    assert dpg.get_value("check.imagename") == "img0007.png   (8 / 12)"
+    shoot(pilot, shots_folder(tmp_path), "check-swapped")
 
 
 def test_refine_keeps_human_labels_and_merges(pilot, openfield_project):
