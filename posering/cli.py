@@ -16,6 +16,8 @@ failed videos, and exits with 1.
 
 from __future__ import annotations
 
+import dataclasses
+
 import importlib
 import inspect
 import logging
@@ -172,6 +174,8 @@ def _print_result(result: Any) -> None:
 
 
 def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _plain(dataclasses.asdict(value))
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

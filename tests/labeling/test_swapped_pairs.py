@@ -96,3 +96,13 @@ def test_create_training_dataset_warns_about_the_frame(openfield_project, caplog
     with caplog.at_level(logging.WARNING, logger="posering.dataset"):
         pr.create_training_dataset(str(openfield_project), net_type="resnet_50")
     assert any("img0102.png: leftear and rightear lie on the opposite side" in r.getMessage() for r in caplog.records)
+
+
+def test_the_command_line_prints_them_as_fields(capsys):
+    from posering.cli import _print_result
+    from posering.labeling.swapped_pairs import SwappedPair
+
+    _print_result({"m4s1": {"images": 116, "swapped": [SwappedPair("labeled-data/m4s1/img0102.png", "leftear",
+                                                                    "rightear", 115, 116)]}})
+    printed = capsys.readouterr().out
+    assert "  - image: labeled-data/m4s1/img0102.png\n    left: leftear\n    right: rightear\n" in printed
