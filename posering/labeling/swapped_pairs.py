@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from posering.formats import labels
+
 MIN_ANGLE_DEG = 20.0  # a pair closer than this to the body direction has no reliable side
 MIN_FRAMES = 10  # frames with a side needed before a majority means anything
 MIN_AGREEMENT = 0.8  # share of those frames on the majority side
@@ -114,6 +116,4 @@ def find_swapped_in_labels(table, bodyparts: list[str]) -> list[SwappedPair]:
     Judge one video at a time: a video is one camera, and a mirrored view (a camera below the
     floor, a mirror) mirrors every frame's pairs together.
     """
-    from posering.formats import labels
-
     return find_swapped_pairs(labels.points(table, bodyparts), bodyparts, labels.image_relpaths(table))
