@@ -17,7 +17,6 @@ failed videos, and exits with 1.
 from __future__ import annotations
 
 import dataclasses
-
 import importlib
 import inspect
 import logging

@@ -47,7 +47,7 @@ class SwappedPair:
     def message(self) -> str:
         return (f"{self.image}: {self.left} and {self.right} lie on the opposite side of the body from "
                 f"{self.agreeing} of {self.judged} labeled frames; were they swapped? Look at the frame "
-                f"and move them in the labeling client (Label or Check view) if so")
+                f"and move them in the labeling client's Label view if so")
 
 
 def mirrored_pairs(bodyparts: list[str]) -> list[tuple[str, str]]:
@@ -69,10 +69,9 @@ def pair_sides(points: np.ndarray, left: int, right: int) -> np.ndarray:
     ``points`` is (frames, keypoints, 2) with NaN where a keypoint is not labeled.
     """
     others = np.delete(points, [left, right], axis=1)
-    with np.errstate(invalid="ignore"):
-        labeled = np.isfinite(others).all(axis=2)
-        count = labeled.sum(axis=1)
-        centroid = np.where(labeled[..., None], others, 0.0).sum(axis=1) / np.maximum(count, 1)[:, None]
+    labeled = np.isfinite(others).all(axis=2)
+    count = labeled.sum(axis=1)
+    centroid = np.where(labeled[..., None], others, 0.0).sum(axis=1) / np.maximum(count, 1)[:, None]
     across = points[:, left] - points[:, right]
     body = centroid - (points[:, left] + points[:, right]) / 2
     cross = body[:, 0] * across[:, 1] - body[:, 1] * across[:, 0]
